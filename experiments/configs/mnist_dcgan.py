@@ -1,0 +1,19 @@
+"""mnist_dcgan: the small 28×28 DCGAN (7→14→28, the TensorFlow tutorial's) on MNIST.
+
+    python -m experiments.run --config=mnist_dcgan --workdir=runs/mnist_dcgan
+    python -m experiments.run --config=mnist_dcgan --workdir=runs/mnist_dcgan \
+        --config.data.source=npz:../shared/data/mnist.npz        # offline copy of MNIST
+    python -m experiments.run --config=experiments/configs/mnist_dcgan.py:tiny --workdir=/tmp/t
+"""
+
+from gan_jax.config import apply_variant, base_config
+
+
+def get_config(arg: str | None = None):
+    c = base_config()
+    c.data.source = "tfds:mnist"
+    c.data.batch_size = 64
+    c.model.name = "dcgan"
+    c.model.latent_dim = 100
+    c.train.num_steps = 10_000
+    return apply_variant(c, arg)

@@ -1,0 +1,129 @@
+"""Train a GAN.
+
+    python -m experiments.run --config=ring8 --workdir=runs/ring8
+    python -m experiments.run --config=celeba64 --workdir=runs/c64 --config.loss=ralsgan
+    python -m experiments.run --config=experiments/configs/mnist_dcgan.py:tiny --workdir=/tmp/t
+
+`--config` takes a config name from experiments/configs (`ring8`), or a path to a config file;
+either may end in `:ARG` (a variant such as `tiny`). `--config.FIELD=VALUE` overrides any field.
+Rerunning the same command on the same workdir resumes from the latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging as logging_std
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF (data loading, TensorBoard) C++ chatter
+
+from absl import app, flags, logging  # noqa: E402
+from ml_collections import config_flags  # noqa: E402
+
+from gan_jax.errors import TrainingDiverged, UserError  # noqa: E402
+
+CONFIGS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config",
+    None,
+    "Config name (e.g. ring8) or path to a config .py, optionally with :ARG.",
+    lock_config=True,
+)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and samples.")
+_CACHE = flags.DEFINE_string(
+    "compilation_cache",
+    os.path.expanduser("~/.cache/gan_jax/xla"),
+    "Persistent XLA compilation cache directory ('' disables it).",
+)
+flags.mark_flags_as_required(["config", "workdir"])
+
+
+def config_names() -> list[str]:
+    return sorted(
+        f[:-3] for f in os.listdir(CONFIGS_DIR) if f.endswith(".py") and not f.startswith("_")
+    )
+
+
+def resolve_config_path(value: str) -> str:
+    """Map a bare config name (`ring8`, `celeba64:tiny`) to its file; leave paths alone."""
+    name, sep, arg = value.partition(":")
+    if name.endswith(".py") or os.sep in name:
+        if not os.path.exists(name):
+            raise UserError(f"config file {name!r} does not exist")
+        return value
+    path = os.path.join(CONFIGS_DIR, f"{name}.py")
+    if not os.path.exists(path):
+        raise UserError(f"unknown config {name!r}; choose one of: {', '.join(config_names())}")
+    return path + sep + arg
+
+
+def resolve_argv(argv: list[str]) -> list[str]:
+    """Rewrite `--config=NAME` / `--config NAME` in argv to the config file's path."""
+    out = list(argv)
+    for i, token in enumerate(out):
+        if token.startswith("--config="):
+            out[i] = "--config=" + resolve_config_path(token.split("=", 1)[1])
+        elif token == "--config" and i + 1 < len(out):
+            out[i + 1] = resolve_config_path(out[i + 1])
+    return out
+
+
+class _HideLibraryInfo(logging_std.Filter):
+    """Drop INFO lines from orbax (dozens per checkpoint) so the run's own log stays readable."""
+
+    def filter(self, record: logging_std.LogRecord) -> bool:
+        return record.levelno >= logging_std.WARNING or "/orbax/" not in record.pathname
+
+
+def fail(message: str, code: int) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parser, but a bad flag is one line on stderr and exit status 2."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        fail(str(e).splitlines()[0], 2)
+    except UserError as e:  # raised by a config file's get_config (e.g. an unknown variant)
+        fail(str(e), 2)
+    except (AttributeError, KeyError, TypeError, ValueError) as e:  # a bad --config.x=y
+        overrides = [a for a in argv if a.startswith("--config.")]
+        fail(
+            f"invalid config override in {overrides}: no such field or bad value {e}; "
+            "fields are defined in gan_jax/config.py",
+            2,
+        )
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        fail(f"unexpected arguments {argv[1:]}; overrides look like --config.loss=ralsgan", 2)
+    logging.get_absl_handler().addFilter(_HideLibraryInfo())
+    import jax
+
+    if _CACHE.value:
+        jax.config.update("jax_compilation_cache_dir", _CACHE.value)
+    from gan_jax.train import train_and_evaluate
+
+    try:
+        metrics = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    except UserError as e:
+        fail(str(e), 2)
+    except TrainingDiverged as e:
+        fail(str(e), 1)
+    logging.info("Final metrics: %s", metrics)
+
+
+def run() -> None:
+    try:
+        argv = resolve_argv(sys.argv)
+    except UserError as e:
+        fail(str(e), 2)
+    app.run(main, argv=argv, flags_parser=parse_flags)
+
+
+if __name__ == "__main__":
+    run()

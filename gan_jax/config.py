@@ -1,0 +1,167 @@
+"""The config schema: every field a run reads, with its default, in one place.
+
+Each file in `experiments/configs/` starts from `base_config()` and overrides what it needs, so
+`--config.x=y` works for every field listed here and a typo fails loudly (the dict is locked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import ml_collections
+from ml_collections import config_dict
+
+from gan_jax.errors import ConfigError
+
+PARALLEL_MODES = ("sharded", "pmap")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+def optimizer_config(
+    lr: float = 2e-4, b1: float = 0.5, b2: float = 0.999
+) -> ml_collections.ConfigDict:
+    """One network's optimizer: optax `name` with its learning-rate schedule.
+
+    `schedule`: constant | linear (decay to `final_lr_fraction`·lr at the last step) | cosine;
+    `warmup_steps` of linear warm-up precede it. `clip_norm` > 0 clips the global gradient norm.
+    """
+    return ml_collections.ConfigDict(
+        {
+            "name": "adam",
+            "lr": lr,
+            "b1": b1,
+            "b2": b2,
+            "eps": 1e-8,
+            "decay": 0.9,  # rmsprop's averaging constant
+            "momentum": 0.0,  # sgd / rmsprop momentum
+            "weight_decay": 0.0,
+            "schedule": "constant",
+            "warmup_steps": 0,
+            "final_lr_fraction": 0.0,
+            "clip_norm": 0.0,
+        }
+    )
+
+
+def base_config() -> ml_collections.ConfigDict:
+    """Defaults shared by every experiment config."""
+    c = ml_collections.ConfigDict()
+    c.seed = 0
+
+    c.model = ml_collections.ConfigDict()
+    c.model.name = "dcgan"
+    c.model.latent_dim = 100
+    c.model.g_width = 64
+    c.model.d_width = 64
+    c.model.num_layers = 1
+    c.model.activation = "leaky_relu"
+    c.model.output = "tanh"
+    c.model.num_classes = 0
+    c.model.dtype = "float32"
+
+    c.loss = "bce"
+    # Options of the chosen loss; None = the loss's default. Declared here so that
+    # `--config.loss_options.NAME=VALUE` works on the locked config; setting an option the chosen
+    # loss does not have is an error, never silently ignored.
+    c.loss_options = ml_collections.ConfigDict({"real_label": config_dict.placeholder(float)})
+
+    c.data = ml_collections.ConfigDict()
+    c.data.source = "ring8"
+    c.data.image_size = 0  # 0 = keep the source's size; else center-crop + resize to this
+    c.data.crop = 0  # central square to crop before resizing (0 = the largest square)
+    c.data.channels = 0  # 0 = keep the source's channels; 1 or 3 converts
+    c.data.tfds_data_dir = ""  # "" = TFDS's default (~/tensorflow_datasets or $TFDS_DATA_DIR)
+    c.data.batch_size = 64
+
+    c.g_optimizer = optimizer_config()
+    c.d_optimizer = optimizer_config()
+
+    c.train = ml_collections.ConfigDict()
+    c.train.num_steps = 10_000
+    c.train.n_critic = 1
+    c.train.steps_per_dispatch = 1
+    c.train.log_every = 100
+    c.train.sample_every = 1000
+    c.train.checkpoint_every = 1000
+    c.train.keep_checkpoints = 3
+    c.train.num_samples = 64
+
+    c.parallel = "sharded"
+    c.num_devices = 0  # 0 = all local devices
+    return c
+
+
+def tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """Shrink a config so it trains 2 steps on a CPU in seconds (CI and smoke tests)."""
+    config.model.g_width = min(config.model.g_width, 8)
+    config.model.d_width = min(config.model.d_width, 8)
+    config.model.latent_dim = min(config.model.latent_dim, 8)
+    config.data.batch_size = 8
+    config.train.num_steps = 2
+    config.train.steps_per_dispatch = 1
+    config.train.log_every = 1
+    config.train.sample_every = 2
+    config.train.checkpoint_every = 2
+    config.train.num_samples = 8
+    return config
+
+
+def _choice(value: str, choices: tuple[str, ...], field: str) -> None:
+    if value not in choices:
+        raise ConfigError(
+            f"config.{field}={value!r} is not valid; choose one of: {', '.join(map(str, choices))}"
+        )
+
+
+def _positive(value: int | float, field: str) -> None:
+    if value <= 0:
+        raise ConfigError(f"config.{field}={value} must be > 0")
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """Check the values no other component checks; raise ConfigError naming field and fix."""
+    _choice(config.parallel, PARALLEL_MODES, "parallel")
+    _choice(config.model.dtype, ("float32", "bfloat16"), "model.dtype")
+    for net in ("g_optimizer", "d_optimizer"):
+        opt = config[net]
+        _choice(opt.name, OPTIMIZERS, f"{net}.name")
+        _choice(opt.schedule, SCHEDULES, f"{net}.schedule")
+        _positive(opt.lr, f"{net}.lr")
+    for field in ("num_steps", "n_critic", "steps_per_dispatch", "log_every", "sample_every"):
+        _positive(config.train[field], f"train.{field}")
+    for field in ("checkpoint_every", "keep_checkpoints", "num_samples"):
+        _positive(config.train[field], f"train.{field}")
+    _positive(config.data.batch_size, "data.batch_size")
+    _choice(config.data.channels, (0, 1, 3), "data.channels")
+    if config.data.image_size < 0:
+        raise ConfigError(f"config.data.image_size={config.data.image_size} must be >= 0")
+    _positive(config.model.latent_dim, "model.latent_dim")
+    if config.num_devices < 0:
+        raise ConfigError(f"config.num_devices={config.num_devices} must be >= 0 (0 = all devices)")
+    spd = config.train.steps_per_dispatch
+    for field in ("num_steps", "log_every", "sample_every", "checkpoint_every"):
+        if config.train[field] % spd:
+            raise ConfigError(
+                f"config.train.{field}={config.train[field]} must be a multiple of "
+                f"config.train.steps_per_dispatch={spd}"
+            )
+
+
+def apply_variant(
+    config: ml_collections.ConfigDict,
+    arg: str | None,
+    variants: dict[str, Callable[[ml_collections.ConfigDict], object]] | None = None,
+) -> ml_collections.ConfigDict:
+    """Apply the `NAME:arg` variants of a config file; `tiny` is available everywhere.
+
+    Several variants combine with commas (`celeba64:tiny,ralsgan`).
+    """
+    table = {"tiny": tiny, **(variants or {})}
+    for name in filter(None, (arg or "").split(",")):
+        if name not in table:
+            raise ConfigError(
+                f"unknown config variant {name!r}; choose one of: {', '.join(sorted(table))}"
+            )
+        table[name](config)
+    return config

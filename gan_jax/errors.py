@@ -1,0 +1,21 @@
+"""Exceptions that separate user mistakes from bugs.
+
+`UserError` and its subclasses carry a one-line message that names the bad value and the fix;
+the command-line entry points print that line and exit with status 2, without a traceback.
+"""
+
+
+class UserError(Exception):
+    """A mistake in the user's input (config, flags, data); message is one line with the fix."""
+
+
+class ConfigError(UserError):
+    """A config value is invalid or inconsistent."""
+
+
+class DataError(UserError):
+    """A data source is missing, unreadable or inconsistent with the config."""
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the message names the step and the network."""

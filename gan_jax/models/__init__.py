@@ -1,0 +1,110 @@
+"""Model registry: `build(model_config, data_shape)` -> (generator, discriminator) flax modules.
+
+Both networks are plain `flax.linen` Modules called as
+`module.apply(variables, x_or_z, labels=None, train=True, mutable=[...])`; the generator returns
+(B, *data_shape) float32 samples, the discriminator (B,) float32 raw logits. Parameters are
+always float32; `model.dtype` only sets the computation dtype (mixed precision).
+
+Config fields (`model.*`): name ('mlp' | 'dcgan'), latent_dim, g_width, d_width, num_layers
+(MLP hidden layers, default 1), activation (MLP: 'leaky_relu' | 'relu'), output (MLP: 'tanh' |
+'linear'), num_classes (0 = unconditional), dtype ('float32' | 'bfloat16').
+"""
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import flax.linen as nn
+import jax.numpy as jnp
+import ml_collections
+
+from gan_jax.errors import ConfigError
+from gan_jax.models import dcgan, mlp
+
+_DTYPES: dict[str, Any] = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+_Builder = Callable[[ml_collections.ConfigDict, tuple[int, ...], Any], tuple[nn.Module, nn.Module]]
+
+
+def _choice(config: ml_collections.ConfigDict, field: str, default: str, options) -> str:
+    value = config.get(field, default)
+    if value not in options:
+        raise ConfigError(
+            f"unknown model.{field} {value!r}; choose one of: {', '.join(sorted(options))}"
+        )
+    return value
+
+
+def _int(config: ml_collections.ConfigDict, field: str, minimum: int, default: int | None = None):
+    value = config.get(field, default)
+    if value is None:
+        raise ConfigError(f"model.{field} is required")
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"model.{field} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _build_mlp(config: ml_collections.ConfigDict, data_shape: tuple[int, ...], dtype: Any):
+    num_layers = _int(config, "num_layers", 1, default=1)
+    activation = _choice(config, "activation", "leaky_relu", mlp.ACTIVATIONS)
+    output = _choice(config, "output", "tanh", mlp.OUTPUTS)
+    num_classes = _int(config, "num_classes", 0, default=0)
+    gen = mlp.MLPGenerator(
+        data_shape,
+        _int(config, "g_width", 1),
+        num_layers=num_layers,
+        activation=activation,
+        output=output,
+        num_classes=num_classes,
+        dtype=dtype,
+    )
+    disc = mlp.MLPDiscriminator(
+        _int(config, "d_width", 1),
+        num_layers=num_layers,
+        activation=activation,
+        num_classes=num_classes,
+        dtype=dtype,
+    )
+    return gen, disc
+
+
+def _build_dcgan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...], dtype: Any):
+    supported = ", ".join(str(s) for s in dcgan.SIZES)
+    if len(data_shape) != 3 or data_shape[0] != data_shape[1] or data_shape[0] not in dcgan.SIZES:
+        raise ConfigError(
+            f"dcgan does not support data shape {data_shape}; it needs square (H, W, C) images "
+            f"with H = W in {{{supported}}} (use model.name='mlp' for other shapes)"
+        )
+    return dcgan.build(
+        data_shape,
+        _int(config, "g_width", 1),
+        _int(config, "d_width", 1),
+        _int(config, "num_classes", 0, default=0),
+        dtype,
+    )
+
+
+_BUILDERS: dict[str, _Builder] = {"dcgan": _build_dcgan, "mlp": _build_mlp}
+
+
+def names() -> list[str]:
+    """Sorted names accepted by `model.name`."""
+    return sorted(_BUILDERS)
+
+
+def build(
+    model_config: ml_collections.ConfigDict, data_shape: Sequence[int]
+) -> tuple[nn.Module, nn.Module]:
+    """Validates `model_config` and returns unbound (generator, discriminator) modules.
+
+    `data_shape` is (H, W, C) for images or (D,) for vectors. Raises ConfigError (one line,
+    naming the bad value and the options) for unknown names, sizes or field values.
+    """
+    name = model_config.get("name")
+    if name not in _BUILDERS:
+        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(names())}")
+    shape = tuple(int(d) for d in data_shape)
+    if len(shape) not in (1, 3) or min(shape) < 1:
+        raise ConfigError(f"data shape must be (H, W, C) or (D,) with positive sizes, got {shape}")
+    _int(model_config, "latent_dim", 1)
+    dtype = _DTYPES[_choice(model_config, "dtype", "float32", _DTYPES)]
+    return _BUILDERS[name](model_config, shape, dtype)

@@ -1,0 +1,229 @@
+"""DCGAN networks (Radford, Metz & Chintala 2016, "Unsupervised Representation Learning with
+Deep Convolutional Generative Adversarial Networks").
+
+Two families, picked by image size:
+
+* 32, 64 and 128 pixels: the PyTorch DCGAN example. G projects z to 4x4 with a 4x4 transposed
+  conv, then doubles the size with 4x4 stride-2 transposed convs (PyTorch padding=1) while
+  halving the channels; D mirrors it with 4x4 stride-2 convs and ends in a 4x4 VALID conv.
+  All convs are bias-free (BN follows, or the layer is the first/last one, as in PyTorch), so at
+  64x64, z=100, ngf=ndf=64, C=3 the parameter counts equal PyTorch's: G 3,576,704, D 2,765,568.
+* 28 pixels: the small MNIST DCGAN of the TensorFlow tutorial (Dense to 7x7, then 5x5 convs).
+
+Transposed convs use `transpose_kernel=True`, so each is exactly the adjoint (gradient) of the
+corresponding conv, as in PyTorch and TensorFlow; weights can be ported by axis permutation.
+Weights are drawn from N(0, 0.02) and BN scales from N(1, 0.02), as in the paper.
+
+Conditional models (the DIGITS cGAN) concatenate the one-hot label to z and the tiled label to
+every hidden activation of G, and to the input image and every hidden activation of D.
+"""
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from gan_jax.models.conditioning import concat_label, label_onehot
+
+POWER_OF_TWO_SIZES = (32, 64, 128)
+SIZES = (28, *POWER_OF_TWO_SIZES)
+
+_WEIGHT_INIT = nn.initializers.normal(stddev=0.02)
+
+
+def _bn_scale_init(key: jax.Array, shape: Sequence[int], dtype: Any = jnp.float32) -> jax.Array:
+    """BatchNorm scale ~ N(1, 0.02), the DCGAN initialisation."""
+    return 1.0 + 0.02 * jax.random.normal(key, shape, dtype)
+
+
+def _torch_padding(kernel: int, torch_pad: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Padding for `lax.conv_transpose` equal to PyTorch ConvTranspose2d(padding=torch_pad).
+
+    lax pads the stride-dilated input, so PyTorch's `p` becomes `kernel - 1 - p` per side; the
+    output size is then (n - 1) * stride - 2p + kernel (2n for k=4, s=2, p=1).
+    """
+    pad = kernel - 1 - torch_pad
+    return ((pad, pad), (pad, pad))
+
+
+def _conv_t(features: int, kernel: int, stride: int, padding: Any, dtype: Any, name: str):
+    """Bias-free transposed conv that is the exact adjoint of `nn.Conv` (PyTorch semantics)."""
+    return nn.ConvTranspose(
+        features,
+        (kernel, kernel),
+        strides=(stride, stride),
+        padding=padding,
+        transpose_kernel=True,
+        use_bias=False,
+        kernel_init=_WEIGHT_INIT,
+        dtype=dtype,
+        param_dtype=jnp.float32,
+        name=name,
+    )
+
+
+def _conv(
+    features: int, kernel: int, stride: int, padding: Any, dtype: Any, name: str, bias: bool = False
+):
+    """Conv with DCGAN init; bias-free unless `bias` (only the TF-tutorial first D layer)."""
+    return nn.Conv(
+        features,
+        (kernel, kernel),
+        strides=(stride, stride),
+        padding=padding,
+        use_bias=bias,
+        kernel_init=_WEIGHT_INIT,
+        dtype=dtype,
+        param_dtype=jnp.float32,
+        name=name,
+    )
+
+
+def _bn(train: bool, dtype: Any, name: str) -> nn.BatchNorm:
+    """BatchNorm with PyTorch defaults (momentum 0.1 there = 0.9 here, eps 1e-5)."""
+    return nn.BatchNorm(
+        use_running_average=not train,
+        momentum=0.9,
+        epsilon=1e-5,
+        scale_init=_bn_scale_init,
+        dtype=dtype,
+        param_dtype=jnp.float32,
+        name=name,
+    )
+
+
+def _lrelu(x: jax.Array) -> jax.Array:
+    return nn.leaky_relu(x, negative_slope=0.2)
+
+
+def _check_input(x: jax.Array, data_shape: Sequence[int]) -> None:
+    if tuple(x.shape[1:]) != tuple(data_shape):
+        raise ValueError(f"expected images of shape (B, {data_shape}), got {x.shape}")
+
+
+class DCGANGenerator(nn.Module):
+    """z (B, latent) [+ labels] -> images (B, S, S, C) in [-1, 1], S in {32, 64, 128}."""
+
+    data_shape: Sequence[int]
+    width: int
+    num_classes: int = 0
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        size, _, channels = self.data_shape
+        num_up = int(math.log2(size)) - 3  # stride-2 blocks between the 4x4 map and the output
+        onehot = label_onehot(labels, self.num_classes, z.shape[0], self.dtype)
+        h = concat_label(z.astype(self.dtype), onehot)[:, None, None, :]
+        h = _conv_t(self.width * 2**num_up, 4, 1, _torch_padding(4, 0), self.dtype, name="project")(
+            h
+        )
+        h = nn.relu(_bn(train, self.dtype, name="project_bn")(h))
+        h = concat_label(h, onehot)
+        for i in range(num_up):
+            features = self.width * 2 ** (num_up - 1 - i)
+            h = _conv_t(features, 4, 2, _torch_padding(4, 1), self.dtype, name=f"up{i}")(h)
+            h = nn.relu(_bn(train, self.dtype, name=f"up{i}_bn")(h))
+            h = concat_label(h, onehot)
+        h = _conv_t(channels, 4, 2, _torch_padding(4, 1), self.dtype, name="to_image")(h)
+        return jnp.tanh(h).astype(jnp.float32)
+
+
+class DCGANDiscriminator(nn.Module):
+    """images (B, S, S, C) [+ labels] -> raw logits (B,), S in {32, 64, 128}."""
+
+    data_shape: Sequence[int]
+    width: int
+    num_classes: int = 0
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        _check_input(x, self.data_shape)
+        batch = x.shape[0]
+        num_down = int(math.log2(self.data_shape[0])) - 3  # BN blocks after the first conv
+        onehot = label_onehot(labels, self.num_classes, batch, self.dtype)
+        h = concat_label(x.astype(self.dtype), onehot)
+        h = _lrelu(_conv(self.width, 4, 2, ((1, 1), (1, 1)), self.dtype, name="down0")(h))
+        h = concat_label(h, onehot)
+        for i in range(1, num_down + 1):
+            h = _conv(self.width * 2**i, 4, 2, ((1, 1), (1, 1)), self.dtype, name=f"down{i}")(h)
+            h = _lrelu(_bn(train, self.dtype, name=f"down{i}_bn")(h))
+            h = concat_label(h, onehot)
+        logit = _conv(1, 4, 1, "VALID", self.dtype, name="logit")(h)
+        return logit.reshape((batch,)).astype(jnp.float32)
+
+
+class DCGAN28Generator(nn.Module):
+    """z (B, latent) [+ labels] -> images (B, 28, 28, C) in [-1, 1] (TensorFlow DCGAN tutorial)."""
+
+    data_shape: Sequence[int]
+    width: int
+    num_classes: int = 0
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        channels = self.data_shape[-1]
+        batch = z.shape[0]
+        onehot = label_onehot(labels, self.num_classes, batch, self.dtype)
+        h = concat_label(z.astype(self.dtype), onehot)
+        h = nn.Dense(
+            7 * 7 * self.width * 4,
+            use_bias=False,
+            kernel_init=_WEIGHT_INIT,
+            dtype=self.dtype,
+            param_dtype=jnp.float32,
+            name="project",
+        )(h)
+        h = _lrelu(_bn(train, self.dtype, name="project_bn")(h))
+        h = concat_label(h.reshape((batch, 7, 7, self.width * 4)), onehot)
+        for i, (features, stride) in enumerate(((self.width * 2, 1), (self.width, 2))):
+            h = _conv_t(features, 5, stride, "SAME", self.dtype, name=f"up{i}")(h)
+            h = _lrelu(_bn(train, self.dtype, name=f"up{i}_bn")(h))
+            h = concat_label(h, onehot)
+        h = _conv_t(channels, 5, 2, "SAME", self.dtype, name="to_image")(h)
+        return jnp.tanh(h).astype(jnp.float32)
+
+
+class DCGAN28Discriminator(nn.Module):
+    """images (B, 28, 28, C) [+ labels] -> raw logits (B,) (TensorFlow DCGAN tutorial + BN)."""
+
+    data_shape: Sequence[int]
+    width: int
+    num_classes: int = 0
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
+        _check_input(x, self.data_shape)
+        batch = x.shape[0]
+        onehot = label_onehot(labels, self.num_classes, batch, self.dtype)
+        h = concat_label(x.astype(self.dtype), onehot)
+        h = _conv(self.width, 5, 2, "SAME", self.dtype, name="down0", bias=True)(h)
+        h = concat_label(_lrelu(h), onehot)
+        h = _conv(self.width * 2, 5, 2, "SAME", self.dtype, name="down1")(h)
+        h = _lrelu(_bn(train, self.dtype, name="down1_bn")(h))
+        h = concat_label(h, onehot).reshape((batch, -1))
+        logit = nn.Dense(
+            1, kernel_init=_WEIGHT_INIT, dtype=self.dtype, param_dtype=jnp.float32, name="logit"
+        )(h)
+        return logit.reshape((batch,)).astype(jnp.float32)
+
+
+def build(
+    data_shape: Sequence[int], g_width: int, d_width: int, num_classes: int, dtype: Any
+) -> tuple[nn.Module, nn.Module]:
+    """Returns (generator, discriminator) for a validated square image shape in `SIZES`."""
+    if data_shape[0] == 28:
+        gen_cls, disc_cls = DCGAN28Generator, DCGAN28Discriminator
+    else:
+        gen_cls, disc_cls = DCGANGenerator, DCGANDiscriminator
+    shape = tuple(data_shape)
+    return (
+        gen_cls(shape, g_width, num_classes=num_classes, dtype=dtype),
+        disc_cls(shape, d_width, num_classes=num_classes, dtype=dtype),
+    )

@@ -1,0 +1,45 @@
+"""Optimizers for G and D, built from their config blocks (`gan_jax.config.optimizer_config`)."""
+
+from __future__ import annotations
+
+import ml_collections
+import optax
+
+
+def learning_rate_schedule(opt: ml_collections.ConfigDict, num_updates: int) -> optax.Schedule:
+    """Warm-up followed by constant, linear-decay or cosine-decay learning rate."""
+    decay_steps = max(num_updates - opt.warmup_steps, 1)
+    final = opt.lr * opt.final_lr_fraction
+    if opt.schedule == "constant":
+        main = optax.constant_schedule(opt.lr)
+    elif opt.schedule == "linear":
+        main = optax.linear_schedule(opt.lr, final, decay_steps)
+    else:
+        main = optax.cosine_decay_schedule(opt.lr, decay_steps, alpha=opt.final_lr_fraction)
+    if opt.warmup_steps <= 0:
+        return main
+    warmup = optax.linear_schedule(0.0, opt.lr, opt.warmup_steps)
+    return optax.join_schedules([warmup, main], [opt.warmup_steps])
+
+
+def make_optimizer(
+    opt: ml_collections.ConfigDict, num_updates: int
+) -> optax.GradientTransformation:
+    """One network's optax transformation: optional clipping, then adam/rmsprop/sgd.
+
+    `num_updates` is how many times this optimizer steps in the whole run (D steps `n_critic`
+    times per train step), so decaying schedules end exactly at the last update.
+    """
+    lr = learning_rate_schedule(opt, num_updates)
+    if opt.name == "adam":
+        if opt.weight_decay:
+            tx = optax.adamw(lr, b1=opt.b1, b2=opt.b2, eps=opt.eps, weight_decay=opt.weight_decay)
+        else:
+            tx = optax.adam(lr, b1=opt.b1, b2=opt.b2, eps=opt.eps)
+    elif opt.name == "rmsprop":
+        tx = optax.rmsprop(lr, decay=opt.decay, eps=opt.eps, momentum=opt.momentum or None)
+    else:
+        tx = optax.sgd(lr, momentum=opt.momentum or None)
+    if opt.clip_norm > 0:
+        tx = optax.chain(optax.clip_by_global_norm(opt.clip_norm), tx)
+    return tx

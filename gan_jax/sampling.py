@@ -1,0 +1,36 @@
+"""Sampling from a generator: a jitted, inference-mode (running BatchNorm statistics) forward."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def make_sampler(generator: nn.Module) -> Callable[..., jax.Array]:
+    """`sample(g_params, g_batch_stats, z, labels) -> outputs` in inference mode, jitted."""
+
+    @jax.jit
+    def sample(g_params: Any, g_batch_stats: Any, z: jax.Array, labels: jax.Array | None):
+        variables = {"params": g_params}
+        if g_batch_stats:
+            variables["batch_stats"] = g_batch_stats
+        return generator.apply(variables, z, labels, train=False)
+
+    return sample
+
+
+def fixed_latents(seed: int, num: int, latent_dim: int) -> np.ndarray:
+    """The fixed noise batch used for progress pictures (same for every step of a run)."""
+    return np.asarray(jax.random.normal(jax.random.PRNGKey(seed), (num, latent_dim), jnp.float32))
+
+
+def fixed_labels(num: int, num_classes: int, ncols: int) -> np.ndarray | None:
+    """Labels for progress grids: each row of `ncols` samples shows one class, cycling."""
+    if not num_classes:
+        return None
+    return (np.arange(num) // ncols % num_classes).astype(np.int32)

@@ -1,0 +1,120 @@
+"""`python -m experiments.run`: config resolution, one-line errors with exit status 2, kill -9
+and resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from experiments import run
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_cli(*args, env=None, timeout=240):
+    environ = {**os.environ, "JAX_PLATFORMS": "cpu", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "experiments.run", *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_config_names_resolve_to_files():
+    path = run.resolve_config_path("ring8")
+    assert path == os.path.join(run.CONFIGS_DIR, "ring8.py")
+    assert run.resolve_config_path("celeba64:tiny").endswith("celeba64.py:tiny")
+    explicit = "experiments/configs/mnist_dcgan.py:tiny"
+    assert run.resolve_config_path(explicit) == explicit
+    assert run.resolve_argv(["x", "--config", "ring8", "--config.loss=hinge"])[2].endswith(
+        "ring8.py"
+    )
+    assert set(run.config_names()) >= {
+        "ring8",
+        "grid25",
+        "mnist_mlp",
+        "mnist_dcgan",
+        "mnist_cgan",
+        "celeba64",
+        "anime64_ralsgan",
+        "anime128_ralsgan",
+    }
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--config=nope", "--workdir=W"], "unknown config 'nope'; choose one of: anime128"),
+        (["--config=missing/file.py", "--workdir=W"], "config file 'missing/file.py' does not"),
+        (["--config=ring8:bogus", "--workdir=W"], "unknown config variant 'bogus'"),
+        (["--config=ring8:tiny", "--config.nope=1", "--workdir=W"], "invalid config override"),
+        (["--config=ring8:tiny", "--config.train.num_steps=abc", "--workdir=W"], "num_steps"),
+        (["--config=ring8:tiny"], "--workdir"),
+    ],
+)
+def test_flag_errors_are_one_line_with_status_2(args, message):
+    result = run_cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("--config.loss=foo", "unknown loss 'foo'; choose one of: bce, bce_minimax"),
+        ("--config.data.source=npz:/no/such.npz", "npz file '/no/such.npz' does not exist"),
+        ("--config.parallel=dp", "config.parallel='dp' is not valid"),
+        ("--config.data.source=tfds:mnist", "TFDS dataset 'mnist' is not prepared"),
+    ],
+)
+def test_config_errors_are_one_line_with_status_2(override, message, tmp_path):
+    env = {"TFDS_DATA_DIR": str(tmp_path / "tfds")}  # empty: the dataset is not prepared
+    started = time.time()
+    result = run_cli("--config=ring8:tiny", override, f"--workdir={tmp_path / 'w'}", env=env)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert time.time() - started < 60  # fails fast, no download retries
+
+
+def test_kill_9_then_rerun_resumes_and_finishes(tmp_path):
+    workdir = tmp_path / "run"
+    args = [
+        "--config=ring8",
+        f"--workdir={workdir}",
+        "--config.train.num_steps=4000",
+        "--config.train.steps_per_dispatch=100",
+        "--config.train.checkpoint_every=100",
+        "--config.train.log_every=100",
+        "--config.train.sample_every=4000",
+    ]
+    environ = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "experiments.run", *args],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 120
+    ckpts = workdir / "checkpoints"
+    while time.time() < deadline and not (
+        ckpts.exists() and any(p.isdigit() for p in os.listdir(ckpts))
+    ):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (workdir / "metrics.json").exists(), "run finished before it could be killed"
+
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    assert "Resumed from step" in result.stderr
+    assert json.loads((workdir / "metrics.json").read_text())["step"] == 4000
