@@ -32,16 +32,16 @@ class ArraySource:
         self.labels = None if labels is None else labels.astype(np.int32).reshape(-1)
         self.data_shape: tuple[int, ...] = tuple(images.shape[1:])
         self.num_classes = 0 if self.labels is None else int(self.labels.max()) + 1
-        self._perm_epoch = -1
+        self._perm_key: tuple[int, int] | None = None
         self._perm: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.images)
 
     def _permutation(self, seed: int, epoch: int) -> np.ndarray:
-        if epoch != self._perm_epoch:
+        if (seed, epoch) != self._perm_key:
             self._perm = np.random.default_rng([seed, epoch]).permutation(len(self.images))
-            self._perm_epoch = epoch
+            self._perm_key = (seed, epoch)
         return self._perm
 
     def batch(self, step: int, batch_size: int, seed: int) -> Batch:

@@ -15,6 +15,11 @@ from gan_jax.data.preprocess import center_crop_box
 from gan_jax.errors import DataError
 
 
+def _mocked(builder) -> bool:
+    """True inside `tfds.testing.mock_data`, whose fake `as_dataset` needs no prepared files."""
+    return type(builder).as_dataset.__module__.startswith("tensorflow_datasets.testing")
+
+
 def load_tfds(
     name: str, split: str, data_dir: str | None, image_size: int, crop: int
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -31,14 +36,14 @@ def load_tfds(
         builder = tfds.builder(name, data_dir=data_dir)
     except Exception as e:  # tfds raises DatasetNotFoundError and friends
         raise DataError(f"unknown TFDS dataset {name!r}: {e}".splitlines()[0]) from None
-    if not builder.is_prepared():
+    if not builder.is_prepared() and not _mocked(builder):
         raise DataError(
             f"TFDS dataset {name!r} is not prepared in {builder.data_dir}; download it once with "
             f"`python -c \"import tensorflow_datasets as tfds; tfds.load('{name}')\"` on a "
             "machine with internet (or set --config.data.tfds_data_dir=DIR), or use "
             "--config.data.source=npz:PATH"
         )
-    if split not in builder.info.splits:
+    if builder.info.splits and split.split("[")[0] not in builder.info.splits:
         raise DataError(
             f"TFDS dataset {name!r} has no split {split!r}; choose one of: "
             f"{', '.join(sorted(builder.info.splits))}"
