@@ -24,7 +24,8 @@ def optimizer_config(
     """One network's optimizer: optax `name` with its learning-rate schedule.
 
     `schedule`: constant | linear (decay to `final_lr_fraction`·lr at the last step) | cosine;
-    `warmup_steps` of linear warm-up precede it. `clip_norm` > 0 clips the global gradient norm.
+    `warmup_steps` of linear warm-up precede it. `clip_norm` > 0 clips the global gradient norm,
+    `clip_value` > 0 each gradient entry.
     """
     return ml_collections.ConfigDict(
         {
@@ -40,6 +41,7 @@ def optimizer_config(
             "warmup_steps": 0,
             "final_lr_fraction": 0.0,
             "clip_norm": 0.0,
+            "clip_value": 0.0,  # > 0 clips each gradient entry to [-v, v] (the Keras seed)
         }
     )
 
@@ -59,6 +61,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.output = "tanh"
     c.model.num_classes = 0
     c.model.dtype = "float32"
+    c.model.d_spectral_norm = False  # spectral normalization of every D layer (Miyato 2018)
+    c.model.d_dropout = 0.0  # dropout after D's hidden activations (the Keras/Torch seeds)
+    c.model.d_batchnorm = True  # BN in D's hidden blocks (DCGAN); off for exact R1/GP
 
     c.loss = "bce"
     # Options of the chosen loss; None = the loss's default. Declared here so that
@@ -72,7 +77,16 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.crop = 0  # central square to crop before resizing (0 = the largest square)
     c.data.channels = 0  # 0 = keep the source's channels; 1 or 3 converts
     c.data.tfds_data_dir = ""  # "" = TFDS's default (~/tensorflow_datasets or $TFDS_DATA_DIR)
-    c.data.batch_size = 64
+    c.data.batch_size = 64  # the global batch, split over processes and devices
+    # folder: sources — class labels from top-level subfolder names: auto (when every image is
+    # in one of >= 2 subfolders) | subfolders | none ('none' also drops npz/TFDS labels).
+    c.data.labels = "auto"
+    c.data.attributes = ""  # folder: sources — a list_attr_celeba.txt-style file, joined by name
+    c.data.flip = False  # random horizontal flips, reproducible from (seed, step)
+    c.data.dtype = "float32"  # images of training batches: float32 | bfloat16
+    c.data.prefetch = 2  # batches read and placed on the devices ahead of the step (0 = off)
+    c.data.workers = 0  # threads decoding folder: images (0 = one per CPU core)
+    c.data.cache_mb = 4096  # keep decoded folder: images in memory when they fit (0 = never)
 
     c.g_optimizer = optimizer_config()
     c.d_optimizer = optimizer_config()
@@ -86,6 +100,22 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.checkpoint_every = 1000
     c.train.keep_checkpoints = 3
     c.train.num_samples = 64
+
+    # Stabilizers (gan_jax/stabilizers.py, gan_jax/regularizers.py).
+    c.ema_decay = 0.0  # > 0: EMA of G's weights inside the step; samples use it
+    c.regularizer = ml_collections.ConfigDict(
+        {"name": "none", "weight": 10.0, "interval": 1}  # none | r1 (γ) | gp (λ); lazy interval
+    )
+    c.balance = ml_collections.ConfigDict(
+        {
+            "skip_margin": 0.0,  # torch-faces margin-based update skipping (0 = off; seed: 0.3)
+            "adaptive_l2": False,  # adaptive L2 penalty on D driven by G's loss
+            "l2_band_low": 0.9,
+            "l2_band_high": 1.3,
+            "l2_step": 1e-5,
+            "l2_max": 1e-2,
+        }
+    )
 
     c.parallel = "sharded"
     c.num_devices = 0  # 0 = all local devices
@@ -134,6 +164,11 @@ def validate(config: ml_collections.ConfigDict) -> None:
         _positive(config.train[field], f"train.{field}")
     _positive(config.data.batch_size, "data.batch_size")
     _choice(config.data.channels, (0, 1, 3), "data.channels")
+    _choice(config.data.labels, ("auto", "subfolders", "none"), "data.labels")
+    _choice(config.data.dtype, ("float32", "bfloat16"), "data.dtype")
+    for field in ("crop", "prefetch", "workers", "cache_mb"):
+        if config.data[field] < 0:
+            raise ConfigError(f"config.data.{field}={config.data[field]} must be >= 0")
     if config.data.image_size < 0:
         raise ConfigError(f"config.data.image_size={config.data.image_size} must be >= 0")
     _positive(config.model.latent_dim, "model.latent_dim")

@@ -50,7 +50,8 @@ class Monitor:
         self.labels = fixed_labels(n, num_classes, self.ncols or n)
 
     def generate(self, state: GANState) -> np.ndarray:
-        out = self.sample(state.g_params, state.g_batch_stats, self.z, self.labels)
+        params = state.g_ema_params or state.g_params  # EMA weights when EMA is on
+        out = self.sample(params, state.g_batch_stats, self.z, self.labels)
         return np.asarray(jax.device_get(out), np.float32)
 
     def write(self, step: int, state: GANState, writer: Any) -> dict[str, float]:

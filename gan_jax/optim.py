@@ -25,7 +25,8 @@ def learning_rate_schedule(opt: ml_collections.ConfigDict, num_updates: int) -> 
 def make_optimizer(
     opt: ml_collections.ConfigDict, num_updates: int
 ) -> optax.GradientTransformation:
-    """One network's optax transformation: optional clipping, then adam/rmsprop/sgd.
+    """One network's optax transformation: optional clipping (value, then global norm), then
+    adam/rmsprop/sgd.
 
     `num_updates` is how many times this optimizer steps in the whole run (D steps `n_critic`
     times per train step), so decaying schedules end exactly at the last update.
@@ -42,4 +43,6 @@ def make_optimizer(
         tx = optax.sgd(lr, momentum=opt.momentum or None)
     if opt.clip_norm > 0:
         tx = optax.chain(optax.clip_by_global_norm(opt.clip_norm), tx)
+    if opt.get("clip_value", 0.0) > 0:
+        tx = optax.chain(optax.clip(opt.clip_value), tx)
     return tx

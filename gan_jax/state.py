@@ -25,7 +25,9 @@ class GANState(struct.PyTreeNode):
     """Parameters, BatchNorm statistics and optimizer states of both networks.
 
     `diverged_step`/`diverged_net` record the first step whose loss was not finite (-1 / 0 while
-    healthy); the host reads them when it logs, so the hot loop never syncs.
+    healthy); the host reads them when it logs, so the hot loop never syncs. The stabilizers'
+    state (`gan_jax.stabilizers`): `g_ema_params` (an empty dict when EMA is off),
+    `d_l2_weight` (adaptive L2 weight) and the cumulative counts of skipped D and G updates.
     """
 
     step: jax.Array
@@ -37,6 +39,10 @@ class GANState(struct.PyTreeNode):
     d_opt_state: optax.OptState
     diverged_step: jax.Array
     diverged_net: jax.Array
+    g_ema_params: Params
+    d_l2_weight: jax.Array
+    d_skips: jax.Array
+    g_skips: jax.Array
 
 
 def init_state(
@@ -48,6 +54,7 @@ def init_state(
     latent_dim: int,
     data_shape: tuple[int, ...],
     num_classes: int,
+    ema: bool = False,
 ) -> GANState:
     """Initialise both networks on a batch of two (BatchNorm needs >1 example), and their
     optimizers."""
@@ -68,6 +75,10 @@ def init_state(
         d_opt_state=d_tx.init(d_params),
         diverged_step=jnp.full((), -1, jnp.int32),
         diverged_net=jnp.zeros((), jnp.int32),
+        g_ema_params=jax.tree.map(jnp.copy, g_params) if ema else {},
+        d_l2_weight=jnp.zeros((), jnp.float32),
+        d_skips=jnp.zeros((), jnp.int32),
+        g_skips=jnp.zeros((), jnp.int32),
     )
 
 

@@ -19,7 +19,7 @@ import numpy as np
 from absl import logging
 
 from gan_jax import config as config_lib
-from gan_jax import losses, models
+from gan_jax import losses, models, regularizers, stabilizers
 from gan_jax.checkpoint import Checkpointer
 from gan_jax.config_io import save_run_files, write_json_atomic
 from gan_jax.data import make_source
@@ -39,6 +39,9 @@ def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -
     generator, discriminator = models.build(config.model, data_shape)
     options = {k: v for k, v in config.loss_options.to_dict().items() if v is not None}
     loss = losses.get(config.loss, **options)
+    stabilizers.validate(config, loss.logistic)
+    reg = config.regularizer
+    regularizers.validate(reg.name, reg.weight, reg.interval)
     num_steps, n_critic = config.train.num_steps, config.train.n_critic
     return GANSpec(
         generator=generator,
@@ -49,6 +52,12 @@ def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -
         latent_dim=config.model.latent_dim,
         num_classes=config.model.num_classes,
         n_critic=n_critic,
+        ema_decay=config.ema_decay,
+        skip_margin=config.balance.skip_margin,
+        adaptive_l2=config.balance if config.balance.adaptive_l2 else None,
+        regularizer=reg.name,
+        reg_scale=regularizers.penalty_scale(reg.name, reg.weight, reg.interval),
+        reg_interval=reg.interval,
     )
 
 
@@ -63,6 +72,7 @@ def create_state(spec: GANSpec, data_shape: tuple[int, ...], seed: int) -> GANSt
         latent_dim=spec.latent_dim,
         data_shape=data_shape,
         num_classes=spec.num_classes,
+        ema=spec.ema_decay > 0,
     )
     return jax.jit(init)(jax.random.fold_in(jax.random.PRNGKey(seed), 0))
 

@@ -7,7 +7,8 @@ always float32; `model.dtype` only sets the computation dtype (mixed precision).
 
 Config fields (`model.*`): name ('mlp' | 'dcgan'), latent_dim, g_width, d_width, num_layers
 (MLP hidden layers, default 1), activation (MLP: 'leaky_relu' | 'relu'), output (MLP: 'tanh' |
-'linear'), num_classes (0 = unconditional), dtype ('float32' | 'bfloat16').
+'linear'), num_classes (0 = unconditional), dtype ('float32' | 'bfloat16'), and the
+discriminator stabilizers d_spectral_norm, d_dropout, d_batchnorm (see `regularized.py`).
 """
 
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ import ml_collections
 
 from gan_jax.errors import ConfigError
 from gan_jax.models import dcgan, mlp
+from gan_jax.models.regularized import DOptions
 
 _DTYPES: dict[str, Any] = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -43,6 +45,18 @@ def _int(config: ml_collections.ConfigDict, field: str, minimum: int, default: i
     return value
 
 
+def _d_options(config: ml_collections.ConfigDict) -> DOptions:
+    """Discriminator stabilizers: model.d_spectral_norm, model.d_dropout, model.d_batchnorm."""
+    dropout = config.get("d_dropout", 0.0)
+    if not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"model.d_dropout={dropout} must be in [0, 1)")
+    return DOptions(
+        spectral_norm=bool(config.get("d_spectral_norm", False)),
+        dropout=float(dropout),
+        batchnorm=bool(config.get("d_batchnorm", True)),
+    )
+
+
 def _build_mlp(config: ml_collections.ConfigDict, data_shape: tuple[int, ...], dtype: Any):
     num_layers = _int(config, "num_layers", 1, default=1)
     activation = _choice(config, "activation", "leaky_relu", mlp.ACTIVATIONS)
@@ -63,6 +77,7 @@ def _build_mlp(config: ml_collections.ConfigDict, data_shape: tuple[int, ...], d
         activation=activation,
         num_classes=num_classes,
         dtype=dtype,
+        opts=_d_options(config),
     )
     return gen, disc
 
@@ -80,6 +95,7 @@ def _build_dcgan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
         _int(config, "d_width", 1),
         _int(config, "num_classes", 0, default=0),
         dtype,
+        _d_options(config),
     )
 
 

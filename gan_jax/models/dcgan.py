@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from gan_jax.models.conditioning import concat_label, label_onehot
+from gan_jax.models.regularized import DOptions, d_dropout, d_layer
 
 POWER_OF_TWO_SIZES = (32, 64, 128)
 SIZES = (28, *POWER_OF_TWO_SIZES)
@@ -139,21 +140,25 @@ class DCGANDiscriminator(nn.Module):
     width: int
     num_classes: int = 0
     dtype: Any = jnp.float32
+    opts: DOptions = DOptions()
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
         _check_input(x, self.data_shape)
-        batch = x.shape[0]
+        batch, opts = x.shape[0], self.opts
         num_down = int(math.log2(self.data_shape[0])) - 3  # BN blocks after the first conv
         onehot = label_onehot(labels, self.num_classes, batch, self.dtype)
         h = concat_label(x.astype(self.dtype), onehot)
-        h = _lrelu(_conv(self.width, 4, 2, ((1, 1), (1, 1)), self.dtype, name="down0")(h))
-        h = concat_label(h, onehot)
+        pad = ((1, 1), (1, 1))
+        h = _lrelu(d_layer(_conv(self.width, 4, 2, pad, self.dtype, name="down0"), h, train, opts))
+        h = concat_label(d_dropout(h, train, opts), onehot)
         for i in range(1, num_down + 1):
-            h = _conv(self.width * 2**i, 4, 2, ((1, 1), (1, 1)), self.dtype, name=f"down{i}")(h)
-            h = _lrelu(_bn(train, self.dtype, name=f"down{i}_bn")(h))
-            h = concat_label(h, onehot)
-        logit = _conv(1, 4, 1, "VALID", self.dtype, name="logit")(h)
+            conv = _conv(self.width * 2**i, 4, 2, pad, self.dtype, name=f"down{i}")
+            h = d_layer(conv, h, train, opts)
+            if opts.batchnorm:
+                h = _bn(train, self.dtype, name=f"down{i}_bn")(h)
+            h = concat_label(d_dropout(_lrelu(h), train, opts), onehot)
+        logit = d_layer(_conv(1, 4, 1, "VALID", self.dtype, name="logit"), h, train, opts)
         return logit.reshape((batch,)).astype(jnp.float32)
 
 
@@ -196,26 +201,36 @@ class DCGAN28Discriminator(nn.Module):
     width: int
     num_classes: int = 0
     dtype: Any = jnp.float32
+    opts: DOptions = DOptions()
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
         _check_input(x, self.data_shape)
-        batch = x.shape[0]
+        batch, opts = x.shape[0], self.opts
         onehot = label_onehot(labels, self.num_classes, batch, self.dtype)
         h = concat_label(x.astype(self.dtype), onehot)
-        h = _conv(self.width, 5, 2, "SAME", self.dtype, name="down0", bias=True)(h)
-        h = concat_label(_lrelu(h), onehot)
-        h = _conv(self.width * 2, 5, 2, "SAME", self.dtype, name="down1")(h)
-        h = _lrelu(_bn(train, self.dtype, name="down1_bn")(h))
+        conv = _conv(self.width, 5, 2, "SAME", self.dtype, name="down0", bias=True)
+        h = d_dropout(_lrelu(d_layer(conv, h, train, opts)), train, opts)
+        h = concat_label(h, onehot)
+        h = d_layer(_conv(self.width * 2, 5, 2, "SAME", self.dtype, name="down1"), h, train, opts)
+        if opts.batchnorm:
+            h = _bn(train, self.dtype, name="down1_bn")(h)
+        h = d_dropout(_lrelu(h), train, opts)
         h = concat_label(h, onehot).reshape((batch, -1))
-        logit = nn.Dense(
+        dense = nn.Dense(
             1, kernel_init=_WEIGHT_INIT, dtype=self.dtype, param_dtype=jnp.float32, name="logit"
-        )(h)
+        )
+        logit = d_layer(dense, h, train, opts)
         return logit.reshape((batch,)).astype(jnp.float32)
 
 
 def build(
-    data_shape: Sequence[int], g_width: int, d_width: int, num_classes: int, dtype: Any
+    data_shape: Sequence[int],
+    g_width: int,
+    d_width: int,
+    num_classes: int,
+    dtype: Any,
+    d_opts: DOptions | None = None,
 ) -> tuple[nn.Module, nn.Module]:
     """Returns (generator, discriminator) for a validated square image shape in `SIZES`."""
     if data_shape[0] == 28:
@@ -225,5 +240,5 @@ def build(
     shape = tuple(data_shape)
     return (
         gen_cls(shape, g_width, num_classes=num_classes, dtype=dtype),
-        disc_cls(shape, d_width, num_classes=num_classes, dtype=dtype),
+        disc_cls(shape, d_width, num_classes=num_classes, dtype=dtype, opts=d_opts or DOptions()),
     )

@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from gan_jax.models.conditioning import concat_label, label_onehot
+from gan_jax.models.regularized import DOptions, d_dropout, d_layer
 
 
 def _leaky_relu(x: jax.Array) -> jax.Array:
@@ -70,18 +71,20 @@ class MLPDiscriminator(nn.Module):
     activation: str = "leaky_relu"
     num_classes: int = 0
     dtype: Any = jnp.float32
+    opts: DOptions = DOptions()  # spectral norm and dropout apply; the MLP has no BatchNorm
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
-        del train  # no train-dependent layers; kept for a uniform model signature
-        batch = x.shape[0]
+        batch, opts = x.shape[0], self.opts
         onehot = label_onehot(labels, self.num_classes, batch, self.dtype)
         act = ACTIVATIONS[self.activation]
         h = concat_label(x.reshape((batch, -1)).astype(self.dtype), onehot)
         for i in range(self.num_layers):
-            h = nn.Dense(self.width, dtype=self.dtype, param_dtype=jnp.float32, name=f"hidden{i}")(
-                h
+            dense = nn.Dense(
+                self.width, dtype=self.dtype, param_dtype=jnp.float32, name=f"hidden{i}"
             )
-            h = concat_label(act(h), onehot)
-        logit = nn.Dense(1, dtype=self.dtype, param_dtype=jnp.float32, name="logit")(h)
+            h = d_dropout(act(d_layer(dense, h, train, opts)), train, opts)
+            h = concat_label(h, onehot)
+        dense = nn.Dense(1, dtype=self.dtype, param_dtype=jnp.float32, name="logit")
+        logit = d_layer(dense, h, train, opts)
         return logit.reshape((batch,)).astype(jnp.float32)

@@ -1,0 +1,77 @@
+"""Training stabilizers applied inside the jitted step: update skipping, adaptive L2 on D, EMA.
+
+- Margin-based update skipping (the torch-faces seed, Boesen Larsen & Sønderby 2015): with D's
+  errors e_real = E −log σ(D(x)) and e_fake = E −log(1 − σ(D(G(z)))) measured in D's forward
+  pass, D's update is skipped when it is too good on both (e_real < m and e_fake < m), G's when
+  D is too bad on both (e_real > 1 − m and e_fake > 1 − m); if both would be skipped, both are
+  updated. m = `balance.skip_margin` (0 = off; the seed used 0.3). Needs a logistic loss.
+- Adaptive L2 penalty on D (same seed): D's loss gains w·½Σ‖W‖² over its weight matrices/kernels;
+  after each step w rises by `l2_step` while G's loss is above the band [`l2_band_low`,
+  `l2_band_high`] (D is winning) and falls by `l2_step` below it, clipped to [0, `l2_max`].
+- EMA of G's weights (Yazıcı et al. 2019; Karras et al. 2018): after each G update,
+  ema ← decay·ema + (1 − decay)·params. Samples use the EMA weights when `ema_decay` > 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+
+from gan_jax.errors import ConfigError
+
+
+def discriminator_errors(real_logits: jax.Array, fake_logits: jax.Array) -> tuple[jax.Array, ...]:
+    """(e_real, e_fake): D's mean binary cross-entropy on real and on generated samples."""
+    return jnp.mean(jax.nn.softplus(-real_logits)), jnp.mean(jax.nn.softplus(fake_logits))
+
+
+def skip_decisions(e_real: jax.Array, e_fake: jax.Array, margin: float) -> tuple[jax.Array, ...]:
+    """(skip_d, skip_g) booleans for margin `margin`; never both True."""
+    too_good = (e_real < margin) & (e_fake < margin)
+    too_bad = (e_real > 1.0 - margin) & (e_fake > 1.0 - margin)
+    both = too_good & too_bad
+    return too_good & ~both, too_bad & ~both
+
+
+def keep_if(skip: jax.Array, old: Any, new: Any) -> Any:
+    """`old` where `skip`, else `new`, leaf by leaf (bit-identical when skipped)."""
+    return jax.tree.map(lambda o, n: jnp.where(skip, o, n), old, new)
+
+
+def l2_of_weights(params: Any) -> jax.Array:
+    """½Σ‖W‖² over weight matrices and conv kernels (not biases or norm scales)."""
+    leaves = [p for p in jax.tree.leaves(params) if p.ndim >= 2]
+    return 0.5 * sum(jnp.sum(jnp.square(p.astype(jnp.float32))) for p in leaves)
+
+
+def adapt_l2_weight(weight: jax.Array, g_loss: jax.Array, balance: ml_collections.ConfigDict):
+    """One step of the adaptive L2 weight rule (see the module docstring)."""
+    delta = jnp.where(g_loss > balance.l2_band_high, balance.l2_step, 0.0) - jnp.where(
+        g_loss < balance.l2_band_low, balance.l2_step, 0.0
+    )
+    return jnp.clip(weight + delta, 0.0, balance.l2_max)
+
+
+def ema_update(ema: Any, params: Any, decay: float) -> Any:
+    return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
+
+
+def validate(config: ml_collections.ConfigDict, logistic: bool) -> None:
+    """Check the stabilizer fields against each other and the loss."""
+    b = config.balance
+    if not 0.0 <= b.skip_margin < 0.5:
+        raise ConfigError(f"config.balance.skip_margin={b.skip_margin} must be in [0, 0.5)")
+    if b.skip_margin > 0 and not logistic:
+        raise ConfigError(
+            f"config.balance.skip_margin needs a logistic loss (bce, bce_smoothed, ...), "
+            f"not {config.loss!r}; set --config.balance.skip_margin=0"
+        )
+    if b.adaptive_l2 and not b.l2_band_low <= b.l2_band_high:
+        raise ConfigError(
+            f"config.balance.l2_band_low={b.l2_band_low} must be <= l2_band_high={b.l2_band_high}"
+        )
+    if not 0.0 <= config.ema_decay < 1.0:
+        raise ConfigError(f"config.ema_decay={config.ema_decay} must be in [0, 1)")
