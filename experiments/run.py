@@ -6,7 +6,9 @@
 
 `--config` takes a config name from experiments/configs (`ring8`), or a path to a config file;
 either may end in `:ARG` (a variant such as `tiny`). `--config.FIELD=VALUE` overrides any field.
-Rerunning the same command on the same workdir resumes from the latest checkpoint.
+Rerunning the same command on the same workdir resumes from the latest checkpoint. Configs with
+`task = 'encoder'` (`mnist_cgan_encoder`, `celeba64_encoder`) train an encoder for the generator
+of `--config.generator_workdir=W` instead of a GAN.
 """
 
 from __future__ import annotations
@@ -20,9 +22,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF (data loading, TensorBo
 from absl import app, flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
+from experiments.cli import fail, resolve_argv  # noqa: E402
 from gan_jax.errors import TrainingDiverged, UserError  # noqa: E402
-
-CONFIGS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -39,46 +40,11 @@ _CACHE = flags.DEFINE_string(
 flags.mark_flags_as_required(["config", "workdir"])
 
 
-def config_names() -> list[str]:
-    return sorted(
-        f[:-3] for f in os.listdir(CONFIGS_DIR) if f.endswith(".py") and not f.startswith("_")
-    )
-
-
-def resolve_config_path(value: str) -> str:
-    """Map a bare config name (`ring8`, `celeba64:tiny`) to its file; leave paths alone."""
-    name, sep, arg = value.partition(":")
-    if name.endswith(".py") or os.sep in name:
-        if not os.path.exists(name):
-            raise UserError(f"config file {name!r} does not exist")
-        return value
-    path = os.path.join(CONFIGS_DIR, f"{name}.py")
-    if not os.path.exists(path):
-        raise UserError(f"unknown config {name!r}; choose one of: {', '.join(config_names())}")
-    return path + sep + arg
-
-
-def resolve_argv(argv: list[str]) -> list[str]:
-    """Rewrite `--config=NAME` / `--config NAME` in argv to the config file's path."""
-    out = list(argv)
-    for i, token in enumerate(out):
-        if token.startswith("--config="):
-            out[i] = "--config=" + resolve_config_path(token.split("=", 1)[1])
-        elif token == "--config" and i + 1 < len(out):
-            out[i + 1] = resolve_config_path(out[i + 1])
-    return out
-
-
 class _HideLibraryInfo(logging_std.Filter):
     """Drop INFO lines from orbax (dozens per checkpoint) so the run's own log stays readable."""
 
     def filter(self, record: logging_std.LogRecord) -> bool:
         return record.levelno >= logging_std.WARNING or "/orbax/" not in record.pathname
-
-
-def fail(message: str, code: int) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(code)
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -106,10 +72,14 @@ def main(argv: list[str]) -> None:
 
     if _CACHE.value:
         jax.config.update("jax_compilation_cache_dir", _CACHE.value)
-    from gan_jax.train import train_and_evaluate
+    config = _CONFIG.value
+    if config.get("task") == "encoder":  # an encoder for a trained generator (DIGITS)
+        from gan_jax.encoder.train import train_encoder as train
+    else:
+        from gan_jax.train import train_and_evaluate as train
 
     try:
-        metrics = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+        metrics = train(config, _WORKDIR.value)
     except UserError as e:
         fail(str(e), 2)
     except TrainingDiverged as e:

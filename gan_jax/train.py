@@ -15,7 +15,6 @@ import time
 
 import jax
 import ml_collections
-import numpy as np
 from absl import logging
 
 from gan_jax import config as config_lib
@@ -23,6 +22,7 @@ from gan_jax import losses, models, regularizers, stabilizers
 from gan_jax.checkpoint import Checkpointer
 from gan_jax.config_io import save_run_files, write_json_atomic
 from gan_jax.data import make_source
+from gan_jax.data.prefetch import device_batches
 from gan_jax.errors import DataError, TrainingDiverged
 from gan_jax.monitor import Monitor
 from gan_jax.optim import make_optimizer
@@ -102,25 +102,13 @@ def _check_finite(state: GANState, metrics: dict[str, float]) -> None:
         )
 
 
-def _read_metrics(workdir: str, step: int) -> dict[str, float]:
-    path = os.path.join(workdir, METRICS_FILE)
-    if not os.path.exists(path):
-        return {"step": step}
-    with open(path) as f:
+def _read_metrics(workdir: str) -> dict[str, float]:
+    with open(os.path.join(workdir, METRICS_FILE)) as f:
         return json.load(f)
-
-
-def _next_batch(iterator, k: int) -> dict[str, np.ndarray]:
-    if k == 1:
-        return next(iterator)
-    batches = [next(iterator) for _ in range(k)]
-    return {key: np.stack([b[key] for b in batches]) for key in batches[0]}
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     """Train (or resume) the GAN described by `config` in `workdir`; return the final metrics."""
-    from clu import metric_writers, periodic_actions  # imports TF: keep `import gan_jax` light
-
     config_lib.validate(config)
     workdir = os.path.abspath(workdir)
     tc, seed = config.train, config.seed
@@ -148,10 +136,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     if start:
         state = checkpointer.restore(state)
         logging.info("Resumed from step %d (%s)", start, checkpointer.directory)
-    if start >= tc.num_steps:
+    if start >= tc.num_steps and os.path.exists(os.path.join(workdir, METRICS_FILE)):
         checkpointer.close()
         logging.info("Already trained for %d steps; nothing to do", start)
-        return _read_metrics(workdir, start)
+        return _read_metrics(workdir)
+
+    # clu imports TensorFlow (seconds): import it only after the config and data checked out.
+    from clu import metric_writers, periodic_actions
 
     writer = metric_writers.create_default_writer(
         workdir, just_logging=jax.process_index() > 0, asynchronous=True
@@ -168,13 +159,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
     rng = runner.place_rng(jax.random.fold_in(jax.random.PRNGKey(seed), 1))
     state = runner.place_state(state)
-    batches = source.iterate(start, config.data.batch_size, seed)
     k = tc.steps_per_dispatch
+    batches = device_batches(
+        source, start, config.data.batch_size, seed, k, runner.place_batch, config.data.prefetch
+    )
     step, metrics, last = start, {}, {}
     t0 = time.time()
     try:
         while step < tc.num_steps:
-            batch = runner.place_batch(_next_batch(batches, k))
+            batch = next(batches)
             state, metrics = runner.step(state, batch, rng)
             step += k
             final = step >= tc.num_steps
@@ -193,11 +186,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             if step % tc.checkpoint_every == 0 or final:
                 checkpointer.save(step, runner.host_state(state))
     finally:
+        batches.close()
         bar.close()
         writer.flush()
         checkpointer.close()
 
     logging.info("Trained steps %d..%d in %.1fs", start, step, time.time() - t0)
+    if start >= tc.num_steps:  # finished earlier but killed before metrics.json was written
+        last = monitor.write(step, runner.host_state(state), writer)
     final_metrics = {"step": step, **last}
     write_json_atomic(final_metrics, os.path.join(workdir, METRICS_FILE))
     writer.close()

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from experiments import run
+from experiments import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -28,15 +28,15 @@ def run_cli(*args, env=None, timeout=240):
 
 
 def test_config_names_resolve_to_files():
-    path = run.resolve_config_path("ring8")
-    assert path == os.path.join(run.CONFIGS_DIR, "ring8.py")
-    assert run.resolve_config_path("celeba64:tiny").endswith("celeba64.py:tiny")
+    path = cli.resolve_config_path("ring8")
+    assert path == os.path.join(cli.CONFIGS_DIR, "ring8.py")
+    assert cli.resolve_config_path("celeba64:tiny").endswith("celeba64.py:tiny")
     explicit = "experiments/configs/mnist_dcgan.py:tiny"
-    assert run.resolve_config_path(explicit) == explicit
-    assert run.resolve_argv(["x", "--config", "ring8", "--config.loss=hinge"])[2].endswith(
+    assert cli.resolve_config_path(explicit) == explicit
+    assert cli.resolve_argv(["x", "--config", "ring8", "--config.loss=hinge"])[2].endswith(
         "ring8.py"
     )
-    assert set(run.config_names()) >= {
+    assert set(cli.config_names()) >= {
         "ring8",
         "grid25",
         "mnist_mlp",

@@ -1,0 +1,50 @@
+"""Helpers shared by the command-line entry points (no flags are defined here).
+
+Config names: `--config=NAME[:ARG]` resolves to `experiments/configs/NAME.py[:ARG]`; paths pass
+through. User mistakes print one `error:` line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+from gan_jax.errors import UserError
+
+CONFIGS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
+
+
+def config_names() -> list[str]:
+    return sorted(
+        f[:-3] for f in os.listdir(CONFIGS_DIR) if f.endswith(".py") and not f.startswith("_")
+    )
+
+
+def resolve_config_path(value: str) -> str:
+    """Map a bare config name (`ring8`, `celeba64:tiny`) to its file; leave paths alone."""
+    name, sep, arg = value.partition(":")
+    if name.endswith(".py") or os.sep in name:
+        if not os.path.exists(name):
+            raise UserError(f"config file {name!r} does not exist")
+        return value
+    path = os.path.join(CONFIGS_DIR, f"{name}.py")
+    if not os.path.exists(path):
+        raise UserError(f"unknown config {name!r}; choose one of: {', '.join(config_names())}")
+    return path + sep + arg
+
+
+def resolve_argv(argv: list[str]) -> list[str]:
+    """Rewrite `--config=NAME` / `--config NAME` in argv to the config file's path."""
+    out = list(argv)
+    for i, token in enumerate(out):
+        if token.startswith("--config="):
+            out[i] = "--config=" + resolve_config_path(token.split("=", 1)[1])
+        elif token == "--config" and i + 1 < len(out):
+            out[i + 1] = resolve_config_path(out[i + 1])
+    return out
+
+
+def fail(message: str, code: int) -> NoReturn:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(code)
