@@ -5,7 +5,22 @@ The pieces, each in its own module: `gan_jax.losses` (swappable GAN objectives),
 pure train step), `gan_jax.parallel` (jit-sharded and pmap execution), `gan_jax.train`
 (`train_and_evaluate`, the loop behind `python -m experiments.run`).
 
-Importing `gan_jax` is light: nothing here imports TensorFlow.
+Importing `gan_jax` is light: nothing here imports TensorFlow (or even JAX). `gan_jax.load`
+(a trained generator for notebooks, `gan_jax.generator`) and the `viz` and `latent` modules are
+imported on first use.
 """
 
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+_LAZY_MODULES = ("generator", "latent", "viz")
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("load", "Generator"):
+        return getattr(importlib.import_module("gan_jax.generator"), name)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"gan_jax.{name}")
+    raise AttributeError(f"module 'gan_jax' has no attribute {name!r}")

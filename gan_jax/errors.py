@@ -17,5 +17,14 @@ class DataError(UserError):
     """A data source is missing, unreadable or inconsistent with the config."""
 
 
+class CheckpointError(UserError):
+    """A run directory or checkpoint is missing, incomplete or does not fit the request."""
+
+
+class InputError(UserError, ValueError):
+    """A bad argument to a library function (also a ValueError, so notebooks can catch it as
+    one); the command-line tools print it as a one-line error."""
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the step and the network."""

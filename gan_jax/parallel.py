@@ -94,17 +94,22 @@ class Runner:
         return jax.device_put(state, self._replicated)
 
     def place_batch(self, batch: dict[str, np.ndarray]) -> Any:
-        """Split a host batch over the devices."""
+        """Split a host batch over the devices.
+
+        In a multi-process run `batch` is this process's rows of the global batch (each process
+        reads its own slice, see `gan_jax.data`); they become one global array.
+        """
         if self.mode == "pmap":
-            n = self.num_devices
+            n = self.num_devices // jax.process_count()  # this process's devices
             axis = 1 if self.multi else 0
 
             def split(x: np.ndarray) -> np.ndarray:
                 shape = x.shape[:axis] + (n, x.shape[axis] // n) + x.shape[axis + 1 :]
-                return np.moveaxis(x.reshape(shape), axis, 0)
+                return np.ascontiguousarray(np.moveaxis(x.reshape(shape), axis, 0))
 
-            return _put_pmap(jax.tree.map(split, batch), self.devices)
-        return jax.device_put(batch, self._data)
+            pmap_sharding = NamedSharding(Mesh(np.asarray(self.devices), (AXIS,)), P(AXIS))
+            return _put_process_rows(jax.tree.map(split, batch), pmap_sharding)
+        return _put_process_rows(batch, self._data)
 
     def place_rng(self, rng: jax.Array) -> jax.Array:
         if self.mode == "pmap":
@@ -132,6 +137,14 @@ class Runner:
 def _first_replica(x: jax.Array) -> jax.Array:
     """Device 0's slice of a pmapped array, without gathering the others."""
     return x.addressable_shards[0].data.reshape(x.shape[1:])
+
+
+def _put_process_rows(tree: Any, sharding: NamedSharding) -> Any:
+    """Place this process's rows of each array: a device_put in a single-process run, the global
+    array assembled from every process's rows in a multi-process one."""
+    if jax.process_count() == 1:
+        return jax.device_put(tree, sharding)
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, x), tree)
 
 
 def _put_pmap(tree: Any, devices: list[jax.Device]) -> Any:

@@ -1,12 +1,14 @@
 """Pictures people look at: image grids, 2-D scatter plots, and atomic PNG writes.
 
 Only numpy and Pillow are used, so these run anywhere the training code runs (no plotting
-library, no display). Every function returns or writes plain ``uint8`` RGB arrays, which
-TensorBoard image summaries and `save_png` both accept.
+library, no display). The drawing functions return plain ``uint8`` RGB arrays, which
+TensorBoard image summaries and `save_png` both accept; `grid` and `gif` give notebooks a PIL
+image and GIF bytes.
 """
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import uuid
@@ -267,15 +269,91 @@ def save_png(image: np.ndarray, path: str | os.PathLike) -> None:
         raise ValueError(
             f"image must be (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), got {image.shape}"
         )
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    write_bytes_atomic(buffer.getvalue(), path)
+
+
+def write_bytes_atomic(data: bytes, path: str | os.PathLike) -> None:
+    """Writes `data` to a temporary file beside `path`, then renames it over `path`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "xb") as f:
-            Image.fromarray(image).save(f, format="PNG")
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _upscale(picture: np.ndarray, scale: int) -> np.ndarray:
+    if scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale}")
+    return picture if scale == 1 else picture.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def grid(
+    images: np.ndarray, ncols: int | None = None, padding: int = 2, scale: int = 1
+) -> Image.Image:
+    """A batch of images as one PIL image, for notebooks (`display(viz.grid(g.sample(16)))`).
+
+    Args:
+      images: ``(N, H, W, C)`` floats in [-1, 1], tiled `ncols` per row (default: square), or
+        ``(rows, cols, H, W, C)``, tiled as those rows and columns (the latent tools' layout).
+      padding: white pixels between tiles.
+      scale: integer upscaling (nearest neighbour), so 28-pixel digits are visible.
+    """
+    images = np.asarray(images)
+    if images.ndim == 5:
+        if ncols not in (None, images.shape[1]):
+            raise ValueError(f"ncols={ncols} conflicts with the {images.shape[1]} columns given")
+        ncols = images.shape[1]
+        images = images.reshape((-1, *images.shape[2:]))
+    return Image.fromarray(_upscale(image_grid(images, ncols, padding), scale))
+
+
+def _frame(frame) -> np.ndarray:
+    """One GIF frame as uint8 (H, W, 3): a PIL image, a uint8 picture, or floats in [-1, 1]."""
+    if isinstance(frame, Image.Image):
+        frame = np.asarray(frame.convert("RGB"))
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8:
+        frame = to_uint8(frame)
+    if frame.ndim == 2:
+        frame = frame[..., None]
+    if frame.ndim != 3 or frame.shape[-1] not in (1, 3):
+        raise ValueError(f"a frame must be (H, W), (H, W, 1) or (H, W, 3), got {frame.shape}")
+    return np.repeat(frame, 3, axis=-1) if frame.shape[-1] == 1 else frame
+
+
+def gif(frames, path: str | os.PathLike | None = None, fps: float = 8.0, scale: int = 1) -> bytes:
+    """An animated GIF (looping) of `frames`; returns its bytes and writes them to `path`.
+
+    `frames`: a sequence of PIL images, uint8 pictures (e.g. `image_grid` outputs) or float
+    images in [-1, 1], all the same size. In a notebook:
+    `IPython.display.Image(data=viz.gif(frames))`. The file is written atomically.
+    """
+    pictures = [_upscale(_frame(f), scale) for f in frames]
+    if not pictures:
+        raise ValueError("gif needs at least one frame")
+    if len({p.shape for p in pictures}) > 1:
+        raise ValueError(f"frames differ in size: {sorted({p.shape for p in pictures})}")
+    gray = all((p == p[..., :1]).all() for p in pictures)
+    images = [Image.fromarray(p[..., 0] if gray else p) for p in pictures]
+    buffer = io.BytesIO()
+    images[0].save(
+        buffer,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(int(round(1000 / fps)), 20),
+        loop=0,
+    )
+    data = buffer.getvalue()
+    if path is not None:
+        write_bytes_atomic(data, path)
+    return data

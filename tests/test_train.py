@@ -1,63 +1,18 @@
 """End to end: every config trains tiny; resumed runs equal uninterrupted ones; outputs on disk."""
 
-import importlib
 import json
 import os
 
 import jax
 import numpy as np
 import pytest
+from helpers import CONFIGS, image_source, tiny_config, write_npz
 
 from gan_jax import parallel
 from gan_jax.checkpoint import Checkpointer
 from gan_jax.config_io import load_config
 from gan_jax.errors import ConfigError, DataError
 from gan_jax.train import build_spec, create_state, train_and_evaluate
-
-CONFIGS = [
-    "ring8",
-    "grid25",
-    "mnist_mlp",
-    "mnist_dcgan",
-    "mnist_cgan",
-    "celeba64",
-    "anime64_ralsgan",
-    "anime128_ralsgan",
-]
-
-
-def tiny_config(name: str, **overrides):
-    config = importlib.import_module(f"experiments.configs.{name}").get_config("tiny")
-    config.num_devices = 1
-    for key, value in overrides.items():
-        node = config
-        *path, leaf = key.split(".")
-        for part in path:
-            node = node[part]
-        node[leaf] = value
-    return config
-
-
-def write_npz(path, shape, num_classes=0, n=32, seed=0):
-    rng = np.random.default_rng(seed)
-    arrays = {"x_train": rng.integers(0, 256, (n, *shape), dtype=np.uint8)}
-    if num_classes:
-        arrays["y_train"] = np.arange(n) % num_classes
-    np.savez(path, **arrays)
-    return f"npz:{path}"
-
-
-def image_source(name, tmp_path):
-    """A generated npz that fits the config's data (CI has no MNIST/CelebA/anime faces)."""
-    shapes = {
-        "mnist_mlp": (28, 28, 1),
-        "mnist_dcgan": (28, 28, 1),
-        "mnist_cgan": (28, 28, 1),
-        "celeba64": (80, 70, 3),
-        "anime64_ralsgan": (64, 64, 3),
-        "anime128_ralsgan": (64, 64, 3),
-    }
-    return write_npz(tmp_path / "data.npz", shapes[name], num_classes=10)
 
 
 @pytest.mark.parametrize("name", CONFIGS)

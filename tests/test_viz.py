@@ -149,3 +149,39 @@ def test_save_png_rejects_floats_and_leaves_nothing(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         viz.save_png(np.zeros((4, 4, 3), np.float32), tmp_path / "x.png")
     assert list(tmp_path.iterdir()) == []
+
+
+# --- grid and gif (notebooks) ---------------------------------------------------------------
+
+
+def test_grid_takes_rows_and_columns_and_upscales():
+    images = np.full((2, 3, 4, 5, 1), -1.0, np.float32)
+    images[1, 2] = 1.0  # bottom-right tile white
+    picture = viz.grid(images, scale=2)
+    assert isinstance(picture, Image.Image)
+    assert picture.size == (2 * (3 * 7 + 2), 2 * (2 * 6 + 2))  # (width, height), 2x
+    pixels = np.asarray(picture)
+    assert np.all(pixels[2 * 2 : 2 * 6, 2 * 2 : 2 * 7] == 0)  # first tile, black, scaled
+    bottom_right = pixels[2 * 8 : 2 * 12, 2 * 16 : 2 * 21]
+    assert np.all(bottom_right == 255)
+    np.testing.assert_array_equal(
+        np.asarray(viz.grid(images[0], ncols=3)), viz.image_grid(images[0], 3)
+    )
+    with pytest.raises(ValueError, match="conflicts"):
+        viz.grid(images, ncols=2)
+
+
+def test_gif_round_trip(tmp_path):
+    frames = [np.full((6, 8, 3), v, np.float32) for v in (-1.0, 0.0, 1.0)]
+    path = tmp_path / "a.gif"
+    data = viz.gif(frames, path, fps=5, scale=2)
+    assert path.read_bytes() == data and [p.name for p in tmp_path.iterdir()] == ["a.gif"]
+    with Image.open(path) as gif:
+        assert gif.size == (16, 12) and gif.n_frames == 3 and gif.info["duration"] == 200
+        values = []
+        for i in range(3):
+            gif.seek(i)
+            values.append(int(np.asarray(gif.convert("L"))[0, 0]))
+    assert values == [0, 128, 255]
+    with pytest.raises(ValueError, match="frames differ in size"):
+        viz.gif([frames[0], np.zeros((2, 2, 3), np.uint8)])

@@ -2,6 +2,8 @@
 
     python -m experiments.run --config=anime64_ralsgan --workdir=runs/anime64 \
         --config.data.source=npz:../shared/data/anime_faces_1k.npz
+    python -m experiments.run --config=anime64_ralsgan --workdir=runs/anime64 \
+        --config.data.source=folder:path/to/anime_faces       # any folder of images
 
 Relativistic average least-squares loss, Adam(2e-4, β1=0.5), batch 64.
 """

@@ -4,7 +4,12 @@ and resized to 64×64 (the DCGAN CelebA practice); batch 64, Adam(2e-4, β1=0.5)
     python -m experiments.run --config=celeba64 --workdir=runs/c64
     python -m experiments.run --config=celeba64 --workdir=runs/c64_ra --config.loss=ralsgan
 
-Needs the prepared TFDS `celeb_a` dataset (the run tells you how to get it if it is missing).
+Needs the prepared TFDS `celeb_a` dataset (the run tells you how to get it if it is missing), or
+the unpacked CelebA files with their 40 attributes:
+
+    python -m experiments.run --config=celeba64 --workdir=runs/c64 \
+        --config.data.source=folder:celeba/img_align_celeba \
+        --config.data.attributes=celeba/list_attr_celeba.txt
 """
 
 from gan_jax.config import apply_variant, base_config

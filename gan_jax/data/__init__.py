@@ -1,13 +1,16 @@
 """Data sources, chosen by the `config.data.source` string.
 
-| source              | what                                                          |
-|---------------------|---------------------------------------------------------------|
-| `ring8`, `grid25`   | the built-in 2-D Gaussian mixtures (`gan_jax.data.mixtures`)   |
-| `npz:PATH`          | arrays `x_train`/`x` (N,H,W,C uint8), optional `y_train`/`y`   |
-| `tfds:NAME[:SPLIT]` | a prepared TFDS dataset (fails fast when it is not on disk)    |
+| source              | what                                                                 |
+|---------------------|----------------------------------------------------------------------|
+| `ring8`, `grid25`   | the built-in 2-D Gaussian mixtures (`gan_jax.data.mixtures`)          |
+| `npz:PATH`          | arrays `x_train`/`x` (N,H,W,C uint8), optional `y_train`/`y`, `attributes` |
+| `tfds:NAME[:SPLIT]` | a prepared TFDS dataset (fails fast when it is not on disk)           |
+| `folder:PATH`       | a tree of PNG/JPEG/WebP/BMP files (`gan_jax.data.folder`)             |
 
-Every source gives `batch(step, batch_size, seed)` as a pure function of its arguments, which
-is what makes resumed runs continue the exact data stream, and `examples(n)` for pictures.
+Every source gives `batch(step, batch_size, seed)` as a pure function of its arguments — this
+process's slice of the global batch — which is what makes resumed runs continue the exact data
+stream, and `examples(n)` for pictures. `gan_jax.data.prefetch.device_batches` feeds the train
+loop from it.
 """
 
 from __future__ import annotations
@@ -19,17 +22,17 @@ import ml_collections
 import numpy as np
 
 from gan_jax.data import mixtures
-from gan_jax.data.arrays import ArraySource, load_npz
+from gan_jax.data.arrays import ArraySource, ImageArrays, load_npz
+from gan_jax.data.indexed import Batch
 from gan_jax.data.preprocess import convert_channels, crop_and_resize
-from gan_jax.errors import DataError
-
-Batch = dict[str, np.ndarray]
+from gan_jax.errors import ConfigError, DataError
 
 
 class DataSource(Protocol):
     name: str
     data_shape: tuple[int, ...]
     num_classes: int
+    shard: tuple[int, int]  # (process_index, process_count)
 
     def batch(self, step: int, batch_size: int, seed: int) -> Batch: ...
 
@@ -44,12 +47,17 @@ class MixtureSource:
     num_classes = 0
     data_shape = (2,)
 
-    def __init__(self, mixture: mixtures.Mixture) -> None:
+    def __init__(self, mixture: mixtures.Mixture, shard: tuple[int, int] = (0, 1)) -> None:
         self.mixture = mixture
         self.name = mixture.name
+        self.shard = shard
 
     def batch(self, step: int, batch_size: int, seed: int) -> Batch:
-        return {"x": mixtures.sample(self.mixture, batch_size, np.random.default_rng([seed, step]))}
+        """This process's rows of the global batch (the global batch is drawn, then sliced)."""
+        x = mixtures.sample(self.mixture, batch_size, np.random.default_rng([seed, step]))
+        index, count = self.shard
+        local = batch_size // count
+        return {"x": x[index * local : (index + 1) * local]}
 
     def iterate(self, start_step: int, batch_size: int, seed: int) -> Iterator[Batch]:
         step = start_step
@@ -62,33 +70,68 @@ class MixtureSource:
 
 
 def source_names() -> list[str]:
-    return [*sorted(mixtures.MIXTURES), "npz:PATH", "tfds:NAME[:SPLIT]"]
+    return [*sorted(mixtures.MIXTURES), "npz:PATH", "tfds:NAME[:SPLIT]", "folder:PATH"]
 
 
-def _image_source(images: np.ndarray, labels, data: ml_collections.ConfigDict, name: str):
-    images = convert_channels(images, data.channels)
+def _array_source(arrays: ImageArrays, data: ml_collections.ConfigDict, name: str) -> ArraySource:
+    images = convert_channels(arrays.images, data.channels)
     if data.image_size:
         images = crop_and_resize(images, data.image_size, data.crop)
-    return ArraySource(images, labels, name)
+    labels = None if data.labels == "none" else arrays.labels
+    return ArraySource(images, labels, name, arrays.attributes, arrays.attribute_names)
 
 
-def make_source(data: ml_collections.ConfigDict) -> DataSource:
-    """Build the source named by `data.source` (see the module docstring)."""
+def _process_shard() -> tuple[int, int]:
+    import jax
+
+    return jax.process_index(), jax.process_count()
+
+
+def make_source(
+    data: ml_collections.ConfigDict, shard: tuple[int, int] | None = None
+) -> DataSource:
+    """Build the source named by `data.source` (see the module docstring).
+
+    `shard=(process_index, process_count)` selects which slice of each global batch this
+    process reads; by default JAX's, so every host of a multi-host run reads only its own slice.
+    """
+    shard = shard or _process_shard()
     source = data.source
     kind, _, arg = source.partition(":")
+    if data.attributes and kind != "folder":
+        raise ConfigError(
+            f"config.data.attributes={data.attributes!r} only applies to folder: sources "
+            "(npz files carry an 'attributes' array, tfds:celeb_a its own); set it to ''"
+        )
     if kind in mixtures.MIXTURES and not arg:
-        return MixtureSource(mixtures.get_mixture(kind))
+        return MixtureSource(mixtures.get_mixture(kind), shard)
     if kind == "npz" and arg:
-        images, labels = load_npz(arg)
-        return _image_source(images, labels, data, source)
-    if kind == "tfds" and arg:
+        built = _array_source(load_npz(arg), data, source)
+    elif kind == "tfds" and arg:
         from gan_jax.data.tfds_source import load_tfds
 
         name, _, split = arg.partition(":")
-        images, labels = load_tfds(
+        arrays = load_tfds(
             name, split or "train", data.tfds_data_dir or None, data.image_size, data.crop
         )
-        return _image_source(images, labels, data, source)
-    raise DataError(
-        f"config.data.source={source!r} is not valid; choose one of: {', '.join(source_names())}"
-    )
+        built = _array_source(arrays, data, source)
+    elif kind == "folder" and arg:
+        from gan_jax.data.folder import FolderSource
+
+        built = FolderSource(
+            arg,
+            image_size=data.image_size,
+            crop=data.crop,
+            channels=data.channels,
+            labels=data.labels,
+            attribute_file=data.attributes,
+            workers=data.workers,
+            cache_mb=data.cache_mb,
+            name=source,
+        )
+    else:
+        raise DataError(
+            f"config.data.source={source!r} is not valid; choose one of: "
+            f"{', '.join(source_names())}"
+        )
+    return built.configure(flip=data.flip, dtype=data.dtype, shard=shard)

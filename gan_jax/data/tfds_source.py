@@ -2,6 +2,8 @@
 
 The prepared data must already be on disk: without it `tfds.load` retries downloads for minutes
 when offline, so we check `builder.is_prepared()` first and fail in seconds with the fix.
+Class labels come from a `label` feature (mnist, fashion_mnist, cifar10); a dict of boolean
+`attributes` (celeb_a's 40) becomes an (N, K) 0/1 array in the feature's order.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 import numpy as np
 from absl import logging
 
+from gan_jax.data.arrays import ImageArrays
 from gan_jax.data.preprocess import center_crop_box
 from gan_jax.errors import DataError
 
@@ -20,10 +23,23 @@ def _mocked(builder) -> bool:
     return type(builder).as_dataset.__module__.startswith("tensorflow_datasets.testing")
 
 
+def _attribute_names(features) -> tuple[str, ...]:
+    """Names of the boolean attributes (celeb_a), or () when the dataset has none."""
+    import tensorflow_datasets as tfds
+
+    if "attributes" not in features:
+        return ()
+    attributes = features["attributes"]
+    if not isinstance(attributes, tfds.features.FeaturesDict):
+        return ()
+    return tuple(k for k, v in attributes.items() if v.np_dtype == np.bool_)
+
+
 def load_tfds(
     name: str, split: str, data_dir: str | None, image_size: int, crop: int
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Images (N,H,W,C) uint8 and labels (N,) or None from a prepared TFDS dataset.
+) -> ImageArrays:
+    """Images (N,H,W,C) uint8 with labels and attributes (when the dataset has them) from a
+    prepared TFDS dataset.
 
     Images are center-cropped (`crop`, 0 = largest square) and resized to `image_size` inside
     tf.data when `image_size` > 0 and differs from the stored size.
@@ -50,6 +66,7 @@ def load_tfds(
         )
     features = builder.info.features
     label_key = "label" if "label" in features else None
+    attribute_names = _attribute_names(features)
     shape = features["image"].shape
     ds = builder.as_dataset(split=split, shuffle_files=False)
 
@@ -67,15 +84,23 @@ def load_tfds(
         out = {"x": image}
         if label_key:
             out["y"] = example[label_key]
+        if attribute_names:
+            attrs = example["attributes"]
+            out["attributes"] = tf.stack([tf.cast(attrs[k], tf.int32) for k in attribute_names])
         return out
 
     ds = ds.map(preprocess, num_parallel_calls=tf.data.AUTOTUNE).batch(1024)
-    start, xs, ys = time.time(), [], []
+    start, parts = time.time(), {}
     for batch in tfds.as_numpy(ds):
-        xs.append(batch["x"])
-        if label_key:
-            ys.append(batch["y"])
+        for key, value in batch.items():
+            parts.setdefault(key, []).append(value)
+    arrays = {key: np.concatenate(value) for key, value in parts.items()}
     logging.info(
-        "Loaded %s:%s (%d examples) in %.1fs", name, split, sum(map(len, xs)), time.time() - start
+        "Loaded %s:%s (%d examples) in %.1fs", name, split, len(arrays["x"]), time.time() - start
     )
-    return np.concatenate(xs), (np.concatenate(ys) if label_key else None)
+    return ImageArrays(
+        images=arrays["x"],
+        labels=arrays.get("y"),
+        attributes=arrays.get("attributes"),
+        attribute_names=attribute_names,
+    )

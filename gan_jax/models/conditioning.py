@@ -58,7 +58,18 @@ def concat_label(h: jax.Array, onehot: jax.Array | None) -> jax.Array:
 def label_onehot(
     labels: jax.Array | None, num_classes: int, batch_size: int, dtype: Any
 ) -> jax.Array | None:
-    """Validates `labels` and returns their one-hot encoding, or None for unconditional models."""
+    """Validates `labels` and returns their one-hot encoding, or None for unconditional models.
+
+    Float labels of shape (B, num_classes) are taken as (soft) one-hot rows as they are: the
+    latent tools move between classes by interpolating them (`gan_jax.latent.class_sweep`).
+    """
+    if (
+        num_classes > 0
+        and labels is not None
+        and jnp.issubdtype(labels.dtype, jnp.floating)
+        and labels.shape == (batch_size, num_classes)
+    ):
+        return labels.astype(dtype)
     check_labels(labels, num_classes, batch_size)
     if num_classes <= 0:
         return None

@@ -1,0 +1,49 @@
+"""Latent-space tools for a trained generator (`gan_jax.load`): the library behind
+`python -m experiments.latent VERB`.
+
+    from gan_jax import latent, viz
+    g = gan_jax.load("runs/mnist_cgan")
+    viz.grid(latent.class_sweep(g, g.latents(1, seed=3)[0]))
+
+Modules: `paths` (lerp, slerp, paths through key vectors), `sweeps` (interpolation, class and
+style sweeps, arithmetic, analogy grids), `attributes` (attribute vectors and edits), `inputs`
+(real images fitted to a generator, for the encoder), `projector` (TensorBoard embeddings).
+Picture functions return float images (rows, cols, H, W, C) in [-1, 1].
+"""
+
+from gan_jax.latent.attributes import attribute_vectors, combine, edit, parse_edits
+from gan_jax.latent.inputs import Inputs, read_inputs
+from gan_jax.latent.paths import interpolate, lerp, slerp, through
+from gan_jax.latent.projector import write_projector
+from gan_jax.latent.sweeps import (
+    analogy,
+    analogy_latents,
+    arithmetic,
+    border_loop,
+    class_path,
+    class_sweep,
+    interpolation,
+    style_sweep,
+)
+
+__all__ = [
+    "Inputs",
+    "analogy",
+    "analogy_latents",
+    "arithmetic",
+    "attribute_vectors",
+    "border_loop",
+    "class_path",
+    "class_sweep",
+    "combine",
+    "edit",
+    "interpolate",
+    "interpolation",
+    "lerp",
+    "parse_edits",
+    "read_inputs",
+    "slerp",
+    "style_sweep",
+    "through",
+    "write_projector",
+]
