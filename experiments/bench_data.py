@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from experiments.cli import fail, resolve_argv  # noqa: E402
+from experiments.cli import fail, run_app  # noqa: E402
 from gan_jax.errors import UserError  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -32,18 +31,6 @@ _BATCHES = flags.DEFINE_integer("batches", 50, "Training batches per timed pass.
 _TRAIN_STEPS = flags.DEFINE_integer("train_steps", 0, "Also time this many train steps (0 = no).")
 _JSON = flags.DEFINE_bool("json", False, "Print one JSON object instead of text.")
 flags.mark_flags_as_required(["config"])
-
-
-def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parser, but a bad flag or config override is one `error:` line, exit status 2."""
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as e:
-        fail(str(e).splitlines()[0], 2)
-    except UserError as e:
-        fail(str(e), 2)
-    except (AttributeError, KeyError, TypeError, ValueError) as e:
-        fail(f"invalid config override: no such field or bad value {e}", 2)
 
 
 def report(result: dict) -> str:
@@ -90,11 +77,7 @@ def main(argv: list[str]) -> None:
 
 
 def run() -> None:
-    try:
-        argv = resolve_argv(sys.argv)
-    except UserError as e:
-        fail(str(e), 2)
-    app.run(main, argv=argv, flags_parser=parse_flags)
+    run_app(main)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import os
 import sys
 from typing import NoReturn
 
+from absl import app, flags
+
 from gan_jax.errors import UserError
 
 CONFIGS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
@@ -48,3 +50,29 @@ def resolve_argv(argv: list[str]) -> list[str]:
 def fail(message: str, code: int) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(code)
+
+
+def parse_flags(argv: list[str]) -> list[str]:
+    """absl's parser, but a bad flag or config override is one `error:` line, exit status 2."""
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        fail(str(e).splitlines()[0], 2)
+    except UserError as e:  # raised by a config file's get_config (e.g. an unknown variant)
+        fail(str(e), 2)
+    except (AttributeError, KeyError, TypeError, ValueError) as e:  # a bad --config.x=y
+        overrides = [a for a in argv if a.startswith("--config.")]
+        fail(
+            f"invalid config override in {overrides}: no such field or bad value {e}; "
+            "fields are defined in gan_jax/config.py",
+            2,
+        )
+
+
+def run_app(main) -> None:
+    """`app.run(main)` with config names resolved and flag errors reported as above."""
+    try:
+        argv = resolve_argv(sys.argv)
+    except UserError as e:
+        fail(str(e), 2)
+    app.run(main, argv=argv, flags_parser=parse_flags)

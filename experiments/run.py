@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import logging as logging_std
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF (data loading, TensorBoard) C++ chatter
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from experiments.cli import fail, resolve_argv  # noqa: E402
+from experiments.cli import fail, run_app  # noqa: E402
 from gan_jax.errors import TrainingDiverged, UserError  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -45,23 +44,6 @@ class _HideLibraryInfo(logging_std.Filter):
 
     def filter(self, record: logging_std.LogRecord) -> bool:
         return record.levelno >= logging_std.WARNING or "/orbax/" not in record.pathname
-
-
-def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parser, but a bad flag is one line on stderr and exit status 2."""
-    try:
-        return flags.FLAGS(argv)
-    except flags.Error as e:
-        fail(str(e).splitlines()[0], 2)
-    except UserError as e:  # raised by a config file's get_config (e.g. an unknown variant)
-        fail(str(e), 2)
-    except (AttributeError, KeyError, TypeError, ValueError) as e:  # a bad --config.x=y
-        overrides = [a for a in argv if a.startswith("--config.")]
-        fail(
-            f"invalid config override in {overrides}: no such field or bad value {e}; "
-            "fields are defined in gan_jax/config.py",
-            2,
-        )
 
 
 def main(argv: list[str]) -> None:
@@ -88,11 +70,7 @@ def main(argv: list[str]) -> None:
 
 
 def run() -> None:
-    try:
-        argv = resolve_argv(sys.argv)
-    except UserError as e:
-        fail(str(e), 2)
-    app.run(main, argv=argv, flags_parser=parse_flags)
+    run_app(main)
 
 
 if __name__ == "__main__":
