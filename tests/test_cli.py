@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+from helpers import CONFIGS
 
 from experiments import cli
 
@@ -36,16 +37,7 @@ def test_config_names_resolve_to_files():
     assert cli.resolve_argv(["x", "--config", "ring8", "--config.loss=hinge"])[2].endswith(
         "ring8.py"
     )
-    assert set(cli.config_names()) >= {
-        "ring8",
-        "grid25",
-        "mnist_mlp",
-        "mnist_dcgan",
-        "mnist_cgan",
-        "celeba64",
-        "anime64_ralsgan",
-        "anime128_ralsgan",
-    }
+    assert set(cli.config_names()) >= set(CONFIGS)
 
 
 @pytest.mark.parametrize(

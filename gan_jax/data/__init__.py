@@ -23,7 +23,7 @@ import numpy as np
 
 from gan_jax.data import mixtures
 from gan_jax.data.arrays import ArraySource, ImageArrays, load_npz
-from gan_jax.data.indexed import Batch
+from gan_jax.data.indexed import Batch, step_batches
 from gan_jax.data.preprocess import convert_channels, crop_and_resize
 from gan_jax.errors import ConfigError, DataError
 
@@ -60,10 +60,7 @@ class MixtureSource:
         return {"x": x[index * local : (index + 1) * local]}
 
     def iterate(self, start_step: int, batch_size: int, seed: int) -> Iterator[Batch]:
-        step = start_step
-        while True:
-            yield self.batch(step, batch_size, seed)
-            step += 1
+        return step_batches(self, start_step, batch_size, seed)
 
     def examples(self, n: int) -> np.ndarray:
         return mixtures.sample(self.mixture, n, np.random.default_rng(12345))

@@ -29,6 +29,15 @@ DTYPES = {"float32": np.float32, "bfloat16": ml_dtypes.bfloat16}
 FLIP_STREAM = 1  # keeps the flip random stream apart from the order's
 
 
+def step_batches(source, start_step: int, batch_size: int, seed: int) -> Iterator[Batch]:
+    """`source.batch(step, ...)` for step = start_step, start_step + 1, ... (every source's
+    `iterate`: batches are a function of the step, so resuming is just starting later)."""
+    step = start_step
+    while True:
+        yield source.batch(step, batch_size, seed)
+        step += 1
+
+
 class IndexedSource:
     """Base class: subclasses set `name`, `data_shape`, `num_classes` (and `class_names`,
     `attribute_names` when they have them) and implement `__len__` and `read`."""
@@ -112,10 +121,7 @@ class IndexedSource:
         return out
 
     def iterate(self, start_step: int, batch_size: int, seed: int) -> Iterator[Batch]:
-        step = start_step
-        while True:
-            yield self.batch(step, batch_size, seed)
-            step += 1
+        return step_batches(self, start_step, batch_size, seed)
 
     def examples(self, n: int) -> np.ndarray:
         """The first `n` images in model range (float32, unflipped), for sample grids."""
