@@ -15,12 +15,26 @@ def _duration(seconds: float) -> str:
 
 
 class ProgressBar:
-    """Redraws `[####----] step/total pct steps/s ETA metrics` on one terminal line."""
+    """Redraws `[label] [####----] step/total pct steps/s ETA metrics` on one terminal line.
 
-    def __init__(self, total: int, start: int, stream: TextIO | None = None, width: int = 24):
+    `label` names the work and `unit` what is counted (steps of training, images of a feature
+    extraction), so long evaluations show the same kind of progress as training.
+    """
+
+    def __init__(
+        self,
+        total: int,
+        start: int,
+        stream: TextIO | None = None,
+        width: int = 24,
+        label: str = "",
+        unit: str = "steps",
+    ):
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty()
         self.total, self.start, self.width = total, start, width
+        self.prefix = f"{label} " if label else ""
+        self.unit = unit
         self.t0 = time.time()
 
     def update(self, step: int, metrics: dict[str, float] | None = None) -> None:
@@ -34,8 +48,8 @@ class ProgressBar:
             f"{k} {v:.3g}" for k, v in (metrics or {}).items() if k in ("d_loss", "g_loss")
         )
         self.stream.write(
-            f"\r[{bar:<{self.width}}] {step}/{self.total} {done:4.0%} "
-            f"{rate:.1f} steps/s ETA {_duration(eta)} {shown}\033[K"
+            f"\r{self.prefix}[{bar:<{self.width}}] {step}/{self.total} {done:4.0%} "
+            f"{rate:.1f} {self.unit}/s ETA {_duration(eta)} {shown}\033[K"
         )
         self.stream.flush()
 
