@@ -22,6 +22,7 @@ from absl import flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from experiments.cli import fail, run_app  # noqa: E402
+from gan_jax.cache import cache_dir  # noqa: E402
 from gan_jax.errors import TrainingDiverged, UserError  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -33,7 +34,7 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and samples.")
 _CACHE = flags.DEFINE_string(
     "compilation_cache",
-    os.path.expanduser("~/.cache/gan_jax/xla"),
+    cache_dir("xla"),
     "Persistent XLA compilation cache directory ('' disables it).",
 )
 flags.mark_flags_as_required(["config", "workdir"])
