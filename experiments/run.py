@@ -9,6 +9,10 @@ either may end in `:ARG` (a variant such as `tiny`). `--config.FIELD=VALUE` over
 Rerunning the same command on the same workdir resumes from the latest checkpoint. Configs with
 `task = 'encoder'` (`mnist_cgan_encoder`, `celeba64_encoder`) train an encoder for the generator
 of `--config.generator_workdir=W` instead of a GAN.
+
+Multi-host (one process per host or GPU, same command on each; see launch/ and
+`gan_jax.distributed`): under SLURM or Open MPI the processes join on their own; elsewhere pass
+`--coordinator=HOST0:PORT --num_processes=N --process_id=I` (or `--distributed=on` on a TPU pod).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from absl import flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from experiments.cli import fail, run_app  # noqa: E402
+from gan_jax import distributed  # noqa: E402
 from gan_jax.cache import cache_dir  # noqa: E402
 from gan_jax.errors import TrainingDiverged, UserError  # noqa: E402
 
@@ -37,6 +42,18 @@ _CACHE = flags.DEFINE_string(
     cache_dir("xla"),
     "Persistent XLA compilation cache directory ('' disables it).",
 )
+_DISTRIBUTED = flags.DEFINE_enum(
+    "distributed",
+    "auto",
+    list(distributed.MODES),
+    "Join a multi-process run: auto (when the flags below, SLURM or Open MPI say so), on (JAX "
+    "detects the cluster, e.g. a TPU pod), off.",
+)
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator", None, "HOST:PORT of process 0 for a multi-process run (same on every process)."
+)
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Processes in a multi-process run.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index, 0..N-1.")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -51,6 +68,16 @@ def main(argv: list[str]) -> None:
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}; overrides look like --config.loss=ralsgan", 2)
     logging.get_absl_handler().addFilter(_HideLibraryInfo())
+    try:  # before anything touches a JAX backend
+        joined = distributed.initialize(
+            _DISTRIBUTED.value, _COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value
+        )
+    except UserError as e:
+        fail(str(e), 2)
+    if joined:
+        logging.info("Multi-process run: %s", distributed.describe())
+        if not distributed.is_primary():  # one copy of the run's log; warnings from all
+            logging.set_verbosity(logging.WARNING)
     import jax
 
     if _CACHE.value:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 from flax import serialization
 
@@ -33,7 +34,8 @@ class Checkpointer:
         """Start an async save of `state` at `step` (no-op if that step is already saved)."""
         if step in self._manager.all_steps():
             return
-        self._manager.save(step, args=ocp.args.StandardSave(serialization.to_state_dict(state)))
+        tree = _local_to_numpy(serialization.to_state_dict(state))
+        self._manager.save(step, args=ocp.args.StandardSave(tree))
 
     def restore(self, template: GANState, step: int | None = None) -> GANState:
         """Restore `step` (default: latest) into the structure, dtypes and shardings of
@@ -43,7 +45,7 @@ class Checkpointer:
             ocp.utils.to_shape_dtype_struct, serialization.to_state_dict(template)
         )
         restored = self._manager.restore(step, args=ocp.args.StandardRestore(target))
-        return serialization.from_state_dict(template, restored)
+        return serialization.from_state_dict(template, _local_to_numpy(restored))
 
     def wait(self) -> None:
         self._manager.wait_until_finished()
@@ -51,3 +53,22 @@ class Checkpointer:
     def close(self) -> None:
         self._manager.wait_until_finished()
         self._manager.close()
+
+
+def _local_to_numpy(tree: dict) -> dict:
+    """In a multi-process run, process-local `jax.Array`s become numpy; else `tree` unchanged.
+
+    Orbax writes a `jax.Array` collectively, from the processes that hold its shards, and
+    refuses a process-local one (`pmap`'s per-device replica, see `Runner.host_state`, or a
+    state restored into a single-device template); such an array holds the same value on every
+    process, so it is saved as numpy, which process 0 writes. Restored the same way, it carries
+    no device commitment, so `Runner.place_state` can lay it out over every process's devices
+    (a committed single-device array would need a cross-host transfer, which CPU and GPU
+    backends refuse).
+    """
+    if jax.process_count() == 1:
+        return tree
+    return jax.tree.map(
+        lambda x: np.asarray(x) if isinstance(x, jax.Array) and x.is_fully_addressable else x,
+        tree,
+    )

@@ -61,6 +61,9 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.output = "tanh"
     c.model.num_classes = 0
     c.model.dtype = "float32"
+    # DCGAN G's stride-2 transposed convs: subpixel (stride-1 convs + depth-to-space, several
+    # times faster on XLA:CPU) | transpose (nn.ConvTranspose); same function and parameters.
+    c.model.upsample = "subpixel"
     c.model.d_spectral_norm = False  # spectral normalization of every D layer (Miyato 2018)
     c.model.d_dropout = 0.0  # dropout after D's hidden activations (the Keras/Torch seeds)
     c.model.d_batchnorm = True  # BN in D's hidden blocks (DCGAN); off for exact R1/GP
@@ -117,6 +120,23 @@ def base_config() -> ml_collections.ConfigDict:
         }
     )
 
+    # Periodic evaluation during training (gan_jax/evaluation.py; `experiments.evaluate` reads
+    # the same block). Metrics: fid, kid, is, pr (precision/recall), dc (density/coverage),
+    # pixel_chi2, class (conditional accuracy + predicted-label histogram), modes (2-D mixtures);
+    # 'auto' picks by domain. Features: classifier (a small CNN trained on the dataset) |
+    # inception (the FID InceptionV3) | auto (classifier for grayscale or <= 32 px images).
+    c.evals = ml_collections.ConfigDict(
+        {
+            "every": 0,  # steps between evaluations (0 = off); runs at the last step too
+            "metrics": "auto",
+            "features": "auto",
+            "num_samples": 5000,  # generated samples per evaluation (2-D mixtures: 2,500)
+            "num_real": 5000,  # real examples for the reference statistics
+            "batch_size": 250,  # images per feature-network call
+            "best_metric": "",  # e.g. fid: keep the best checkpoint in WORKDIR/best ('' = off)
+        }
+    )
+
     c.parallel = "sharded"
     c.num_devices = 0  # 0 = all local devices
     return c
@@ -134,6 +154,11 @@ def tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     config.train.sample_every = 2
     config.train.checkpoint_every = 2
     config.train.num_samples = 8
+    config.evals.every = 0  # a smoke run skips periodic evaluation (tests enable it explicitly)
+    config.evals.best_metric = ""
+    config.evals.num_samples = min(config.evals.num_samples, 64)
+    config.evals.num_real = min(config.evals.num_real, 64)
+    config.evals.batch_size = min(config.evals.batch_size, 32)
     return config
 
 
@@ -153,6 +178,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     """Check the values no other component checks; raise ConfigError naming field and fix."""
     _choice(config.parallel, PARALLEL_MODES, "parallel")
     _choice(config.model.dtype, ("float32", "bfloat16"), "model.dtype")
+    _choice(config.model.upsample, ("subpixel", "transpose"), "model.upsample")
     for net in ("g_optimizer", "d_optimizer"):
         opt = config[net]
         _choice(opt.name, OPTIMIZERS, f"{net}.name")
@@ -174,6 +200,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     _positive(config.model.latent_dim, "model.latent_dim")
     if config.num_devices < 0:
         raise ConfigError(f"config.num_devices={config.num_devices} must be >= 0 (0 = all devices)")
+    validate_evals(config.evals)
     spd = config.train.steps_per_dispatch
     for field in ("num_steps", "log_every", "sample_every", "checkpoint_every"):
         if config.train[field] % spd:
@@ -181,6 +208,25 @@ def validate(config: ml_collections.ConfigDict) -> None:
                 f"config.train.{field}={config.train[field]} must be a multiple of "
                 f"config.train.steps_per_dispatch={spd}"
             )
+    if config.evals.every % spd:
+        raise ConfigError(
+            f"config.evals.every={config.evals.every} must be a multiple of "
+            f"config.train.steps_per_dispatch={spd}"
+        )
+    if config.evals.best_metric and not config.evals.every:
+        raise ConfigError(
+            f"config.evals.best_metric={config.evals.best_metric!r} needs evaluations; "
+            "set --config.evals.every=N"
+        )
+
+
+def validate_evals(evals: ml_collections.ConfigDict) -> None:
+    """Check the `evals` block (metric names are checked where they are resolved)."""
+    if evals.every < 0:
+        raise ConfigError(f"config.evals.every={evals.every} must be >= 0 (0 = no evaluations)")
+    for field in ("num_samples", "num_real", "batch_size"):
+        _positive(evals[field], f"evals.{field}")
+    _choice(evals.features, ("auto", "classifier", "inception"), "evals.features")
 
 
 def apply_variant(

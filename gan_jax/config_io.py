@@ -12,24 +12,30 @@ from typing import Any
 import ml_collections
 from absl import logging
 
+from gan_jax.distributed import is_primary
+
 CONFIG_FILE = "config.json"
 MODEL_FILE = "model.json"
 
 
-def _finite_or_none(obj: Any) -> Any:
+def finite_or_none(obj: Any) -> Any:
+    """`obj` with non-finite floats (in dicts, recursively) replaced by None: standard JSON."""
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     if isinstance(obj, dict):
-        return {k: _finite_or_none(v) for k, v in obj.items()}
+        return {k: finite_or_none(v) for k, v in obj.items()}
     return obj
 
 
 def write_json_atomic(obj: Any, path: str) -> None:
     """Write JSON to a temp file beside `path`, then rename: a crash never leaves half a file.
 
-    Non-finite floats become `null` so the file stays standard JSON.
+    Non-finite floats become `null` so the file stays standard JSON. In a multi-process run
+    only process 0 writes (every process may call this; see `gan_jax.distributed`).
     """
-    obj = _finite_or_none(obj)
+    if not is_primary():
+        return
+    obj = finite_or_none(obj)
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp_", suffix=".json")
@@ -56,7 +62,12 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def save_run_files(
     config: ml_collections.ConfigDict, workdir: str, data_shape: tuple[int, ...], num_classes: int
 ) -> None:
-    """Write config.json and model.json; on a resumed run, warn about fields that changed."""
+    """Write config.json and model.json; on a resumed run, warn about fields that changed.
+
+    Only process 0 of a multi-process run does this (the others would repeat the warnings).
+    """
+    if not is_primary():
+        return
     new = json.loads(config.to_json_best_effort())
     path = os.path.join(workdir, CONFIG_FILE)
     if os.path.exists(path):

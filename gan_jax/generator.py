@@ -41,7 +41,7 @@ def _sampling_entries(tree: dict[str, Any]) -> list[str]:
     return ["step", weights, "g_batch_stats"]
 
 
-def _chunked(fn: Callable[..., Any], variables: Any, *arrays: np.ndarray | None) -> np.ndarray:
+def chunked(fn: Callable[..., Any], variables: Any, *arrays: np.ndarray | None) -> np.ndarray:
     """`fn(variables, *arrays)` over the leading axis in padded chunks.
 
     Chunks are padded to a power of two (at most `_CHUNK`), so requests of different sizes
@@ -156,7 +156,7 @@ class Generator:
                 f"z must have shape ({num if num is not None else 'N'}, {self.latent_dim}), "
                 f"got {z.shape}"
             )
-        return _chunked(self._apply, self.variables, z, self.labels(labels, len(z)))
+        return chunked(self._apply, self.variables, z, self.labels(labels, len(z)))
 
     def encode(self, images: Any, labels: Any = None) -> np.ndarray:
         """Latent vectors (N, latent_dim) whose samples reconstruct `images`.
@@ -185,7 +185,7 @@ class Generator:
         if labels is not None and labels.ndim != 1:
             raise InputError("encode takes integer class labels, not soft one-hot rows")
         variables, apply = self._encoder
-        return _chunked(apply, variables, images.astype(np.float32), labels)
+        return chunked(apply, variables, images.astype(np.float32), labels)
 
     def attach_encoder(self, module: nn.Module, variables: dict[str, Any]) -> None:
         """Use `module` (a `gan_jax.encoder.model.Encoder`) with `variables` for `encode`."""

@@ -1,8 +1,10 @@
 """Progress pictures and sample-based metrics written during training.
 
 Images: a grid from a FIXED noise batch (so frames are comparable across steps) with a row of
-real images on top, as the DIGITS walkthrough shows it. 2-D mixtures: a scatter plot of real vs
-generated points, and the VEEGAN/PacGAN mode metrics on 2,500 samples. Pictures go to
+real images on top, as the DIGITS walkthrough shows it, and the DIGITS monitor: the χ² distance
+between the pixel-value histograms of real images and of those samples (`pixel_chi2`).
+2-D mixtures: a scatter plot of real vs generated points, and the VEEGAN/PacGAN mode metrics
+on 2,500 samples. Pictures go to
 `WORKDIR/samples/step_XXXXXX.png` and to TensorBoard.
 """
 
@@ -17,9 +19,13 @@ import numpy as np
 
 from gan_jax import viz
 from gan_jax.data import mixtures
+from gan_jax.evaluation import reference_examples
+from gan_jax.metrics.histogram import pixel_chi_square
 from gan_jax.metrics.mixtures import NUM_EVAL_SAMPLES, mode_metrics
 from gan_jax.sampling import fixed_labels, fixed_latents, make_sampler
 from gan_jax.state import GANState
+
+HISTOGRAM_REAL = 512  # real images whose pixel histogram the samples' is compared with
 
 
 class Monitor:
@@ -41,6 +47,7 @@ class Monitor:
         if self.mixture is None:
             self.ncols = max(num_classes, math.ceil(math.sqrt(num_samples)))
             self.real = source.examples(self.ncols)
+            self.reference = reference_examples(source, HISTOGRAM_REAL)[0]
             n = num_samples
         else:
             self.real = source.examples(NUM_EVAL_SAMPLES)
@@ -68,6 +75,7 @@ class Monitor:
         else:
             real = self.real[: self.ncols]
             picture = viz.image_grid(np.concatenate([real, fake]), ncols=self.ncols)
+            metrics = {"pixel_chi2": pixel_chi_square(self.reference, fake)}
         viz.save_png(picture, os.path.join(self.samples_dir, f"step_{step:06d}.png"))
         writer.write_images(step, {"samples": picture[None]})
         return metrics

@@ -30,6 +30,11 @@ AXIS = "batch"
 def select_devices(num_devices: int) -> list[jax.Device]:
     """The first `num_devices` devices (0 = all); error if more are asked than exist."""
     devices = jax.devices()
+    if jax.process_count() > 1 and num_devices not in (0, len(devices)):
+        raise ConfigError(
+            f"config.num_devices={num_devices} in a {jax.process_count()}-process run; "
+            "multi-process runs use every device of every process: set --config.num_devices=0"
+        )
     if num_devices > len(devices):
         raise ConfigError(
             f"config.num_devices={num_devices} but only {len(devices)} "

@@ -34,3 +34,11 @@ def fixed_labels(num: int, num_classes: int, ncols: int) -> np.ndarray | None:
     if not num_classes:
         return None
     return (np.arange(num) // ncols % num_classes).astype(np.int32)
+
+
+def generator_variables(state: Any) -> dict[str, Any]:
+    """G's variables for sampling from a training state: the EMA weights when EMA is on."""
+    variables = {"params": state.g_ema_params or state.g_params}
+    if state.g_batch_stats:
+        variables["batch_stats"] = state.g_batch_stats
+    return variables

@@ -3,7 +3,9 @@
 Builds data, models, loss and optimizers from the config; resumes from the latest checkpoint
 in `WORKDIR/checkpoints` when there is one; runs the jitted (or pmapped) step; logs metrics
 to TensorBoard and the console with steps/s and ETA; writes progress pictures from a fixed
-noise batch; saves checkpoints periodically and at the end; writes `WORKDIR/metrics.json`.
+noise batch, `loss_curves.png` and `progress.gif` (gan_jax.history); runs the periodic
+evaluations of `config.evals` (gan_jax.eval_hook); saves checkpoints periodically and at the
+end; writes `WORKDIR/metrics.json`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from gan_jax.checkpoint import Checkpointer
 from gan_jax.config_io import save_run_files, write_json_atomic
 from gan_jax.data import make_source
 from gan_jax.data.prefetch import device_batches
+from gan_jax.distributed import is_primary
 from gan_jax.errors import DataError, TrainingDiverged
+from gan_jax.eval_hook import EvalHook
+from gan_jax.history import History, progress_gif
 from gan_jax.monitor import Monitor
 from gan_jax.optim import make_optimizer
 from gan_jax.parallel import Runner, select_devices
@@ -152,6 +157,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     monitor = Monitor(
         spec.generator, source, spec.latent_dim, spec.num_classes, tc.num_samples, seed, workdir
     )
+    evals = (
+        EvalHook(config, source, spec.generator, spec.num_classes, workdir)
+        if config.evals.every
+        else None
+    )
+    history = History(workdir, start)
     report = periodic_actions.ReportProgress(
         num_train_steps=tc.num_steps, writer=writer, every_steps=tc.log_every
     )
@@ -178,14 +189,27 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                 _check_finite(state, last)
                 writer.write_scalars(step, last)
                 bar.update(step, last)
+                history.append(step, last)
             if step % tc.sample_every == 0 or final:
                 sample_metrics = monitor.write(step, runner.host_state(state), writer)
                 if sample_metrics:
                     writer.write_scalars(step, sample_metrics)
                     last.update(sample_metrics)
+                    history.append(step, sample_metrics)
+            if evals is not None and evals.due(step, final):
+                eval_metrics = evals(step, runner.host_state(state), writer)
+                writer.write_scalars(step, eval_metrics)
+                last.update(eval_metrics)
+                history.append(step, eval_metrics)
+            if (step % tc.sample_every == 0 or final) and is_primary():
+                history.plot()
             if step % tc.checkpoint_every == 0 or final:
                 checkpointer.save(step, runner.host_state(state))
+                if is_primary():
+                    progress_gif(workdir)
     finally:
+        if evals is not None:
+            evals.close()
         batches.close()
         bar.close()
         writer.flush()

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from gan_jax.distributed import is_primary
+
 REAL_COLOR = (31, 119, 180)  # blue
 FAKE_COLOR = (255, 127, 14)  # orange
 FAKE_ALPHA = 0.6  # generated dots are translucent so real points underneath stay visible
@@ -275,7 +277,12 @@ def save_png(image: np.ndarray, path: str | os.PathLike) -> None:
 
 
 def write_bytes_atomic(data: bytes, path: str | os.PathLike) -> None:
-    """Writes `data` to a temporary file beside `path`, then renames it over `path`."""
+    """Writes `data` to a temporary file beside `path`, then renames it over `path`.
+
+    In a multi-process run only process 0 writes (see `gan_jax.distributed.is_primary`).
+    """
+    if not is_primary():
+        return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")

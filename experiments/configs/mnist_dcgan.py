@@ -16,4 +16,8 @@ def get_config(arg: str | None = None):
     c.model.name = "dcgan"
     c.model.latent_dim = 100
     c.train.num_steps = 10_000
+    # Every 2,000 steps: classifier-feature FID/KID/precision-recall (the classifier trains
+    # once, ~1-2 min, and is cached) and the pixel-histogram chi2; keep the best-FID checkpoint.
+    c.evals.every = 2000
+    c.evals.best_metric = "fid"
     return apply_variant(c, arg)

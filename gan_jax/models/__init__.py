@@ -7,8 +7,10 @@ always float32; `model.dtype` only sets the computation dtype (mixed precision).
 
 Config fields (`model.*`): name ('mlp' | 'dcgan'), latent_dim, g_width, d_width, num_layers
 (MLP hidden layers, default 1), activation (MLP: 'leaky_relu' | 'relu'), output (MLP: 'tanh' |
-'linear'), num_classes (0 = unconditional), dtype ('float32' | 'bfloat16'), and the
-discriminator stabilizers d_spectral_norm, d_dropout, d_batchnorm (see `regularized.py`).
+'linear'), num_classes (0 = unconditional), dtype ('float32' | 'bfloat16'), upsample (DCGAN G's
+stride-2 transposed convs: 'subpixel' | 'transpose', same function and parameters, see
+`subpixel.py`), and the discriminator stabilizers d_spectral_norm, d_dropout, d_batchnorm (see
+`regularized.py`).
 """
 
 from collections.abc import Callable, Sequence
@@ -96,6 +98,7 @@ def _build_dcgan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
         _int(config, "num_classes", 0, default=0),
         dtype,
         _d_options(config),
+        _choice(config, "upsample", "subpixel", dcgan.UPSAMPLE),
     )
 
 

@@ -1,0 +1,68 @@
+"""Evaluate a trained GAN's checkpoint without retraining.
+
+    python -m experiments.evaluate --workdir=runs/mnist
+    python -m experiments.evaluate --workdir=runs/mnist --step=2000 --metrics=fid,kid,pr --json
+    python -m experiments.evaluate --workdir=runs/ring8            # modes, hq_fraction, reverse_kl
+
+Prints a table of the metrics (`--json`: one JSON object as the last line, with the keys of the
+run's `metrics.json`) and writes them with pictures to `WORKDIR/eval/step_XXXXXX/`. Metrics and
+feature networks default to the run's `config.evals` block; see gan_jax/evaluation.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import flags  # noqa: E402
+
+from experiments.cli import fail, run_app  # noqa: E402
+from gan_jax.config_io import finite_or_none  # noqa: E402
+from gan_jax.errors import UserError  # noqa: E402
+
+_WORKDIR = flags.DEFINE_string("workdir", None, "The run folder (or one of its checkpoints).")
+_STEP = flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: the latest).")
+_METRICS = flags.DEFINE_string(
+    "metrics", None, "Comma-separated: fid,kid,is,pr,dc,pixel_chi2,class,modes or auto."
+)
+_NUM = flags.DEFINE_integer("num_samples", None, "Generated samples (default: config.evals).")
+_FEATURES = flags.DEFINE_enum(
+    "features", None, ["auto", "classifier", "inception"], "Feature network for fid/kid/pr/is."
+)
+_JSON = flags.DEFINE_bool("json", False, "Also print the results as one JSON object (last line).")
+flags.mark_flags_as_required(["workdir"])
+
+
+def table(result: dict) -> str:
+    head = f"step {result['step']}: {result['num_samples']} samples, features: {result['features']}"
+    rows = [(k, v) for k, v in result.items() if k not in ("step", "features", "num_samples")]
+    width = max(len(k) for k, _ in rows) if rows else 0
+    return "\n".join([head, *(f"  {k:<{width}}  {v:.6g}" for k, v in rows)])
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        fail(f"unexpected arguments {argv[1:]}; see --help", 2)
+    if _NUM.value is not None and _NUM.value < 2:
+        fail(f"--num_samples={_NUM.value} must be >= 2", 2)
+    from gan_jax.evaluate_checkpoint import evaluate_checkpoint
+
+    try:
+        result = evaluate_checkpoint(
+            _WORKDIR.value, _STEP.value, _METRICS.value, _NUM.value, _FEATURES.value
+        )
+    except UserError as e:
+        fail(str(e), 2)
+    print(table(result), flush=True)
+    if _JSON.value:
+        print(json.dumps(finite_or_none(result)), flush=True)
+
+
+def run() -> None:
+    run_app(main)
+
+
+if __name__ == "__main__":
+    run()
