@@ -140,11 +140,11 @@ def test_training_with_evals_keeps_best_and_draws_pictures(tmp_path, digits_npz,
     )
     metrics = train_and_evaluate(config, str(workdir))
     assert {"fid", "pixel_chi2", "d_real", "d_fake", "d_loss", "g_loss"} <= set(metrics)
-    rows = [json.loads(line) for line in open(workdir / "history.jsonl")]
+    rows = [json.loads(line) for line in (workdir / "history.jsonl").read_text().splitlines()]
     fids = {r["step"]: r["fid"] for r in rows if "fid" in r}
     assert sorted(fids) == [1, 2, 3, 4]
     best_step = min(fids, key=fids.get)
-    best = json.load(open(workdir / "best" / "best.json"))
+    best = json.loads((workdir / "best" / "best.json").read_text())
     assert best == {"metric": "fid", "value": fids[best_step], "step": best_step, "mode": "min"}
     assert gan_jax.load(str(workdir / "best")).step == best_step
     for name in ("loss_curves.png", "progress.gif", "eval/nearest_step_000004.png"):
@@ -158,7 +158,7 @@ def test_history_drops_rows_past_the_resumed_step(tmp_path):
     for step in (1, 2, 3):
         h.append(step, {"d_loss": float(step)})
     assert History(str(tmp_path), 2).series("d_loss") == ([1, 2], [1.0, 2.0])
-    assert len(open(tmp_path / "history.jsonl").readlines()) == 2
+    assert len((tmp_path / "history.jsonl").read_text().splitlines()) == 2
     h = History(str(tmp_path), 2)
     h.append(3, {"d_loss": 9.0, "fid": 1.5})
     assert h.series("d_loss") == ([1, 2, 3], [1.0, 2.0, 9.0])
