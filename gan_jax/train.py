@@ -14,6 +14,7 @@ import functools
 import json
 import os
 import time
+from typing import Any
 
 import jax
 import ml_collections
@@ -107,6 +108,22 @@ def _check_finite(state: GANState, metrics: dict[str, float]) -> None:
         )
 
 
+def _open_writer(config: ml_collections.ConfigDict, workdir: str, start: int) -> tuple[Any, Any]:
+    """The TensorBoard/console writer (process 0 writes, others only log) and the steps/s
+    reporter; a fresh run also records the config's top-level scalars as hyperparameters."""
+    from clu import metric_writers, periodic_actions
+
+    writer = metric_writers.create_default_writer(
+        workdir, just_logging=jax.process_index() > 0, asynchronous=True
+    )
+    if start == 0:
+        writer.write_hparams({k: v for k, v in config.to_dict().items() if not isinstance(v, dict)})
+    report = periodic_actions.ReportProgress(
+        num_train_steps=config.train.num_steps, writer=writer, every_steps=config.train.log_every
+    )
+    return writer, report
+
+
 def _read_metrics(workdir: str) -> dict[str, float]:
     with open(os.path.join(workdir, METRICS_FILE)) as f:
         return json.load(f)
@@ -146,14 +163,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         logging.info("Already trained for %d steps; nothing to do", start)
         return _read_metrics(workdir)
 
-    # clu imports TensorFlow (seconds): import it only after the config and data checked out.
-    from clu import metric_writers, periodic_actions
-
-    writer = metric_writers.create_default_writer(
-        workdir, just_logging=jax.process_index() > 0, asynchronous=True
-    )
-    if start == 0:
-        writer.write_hparams({k: v for k, v in config.to_dict().items() if not isinstance(v, dict)})
     monitor = Monitor(
         spec.generator, source, spec.latent_dim, spec.num_classes, tc.num_samples, seed, workdir
     )
@@ -163,9 +172,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         else None
     )
     history = History(workdir, start)
-    report = periodic_actions.ReportProgress(
-        num_train_steps=tc.num_steps, writer=writer, every_steps=tc.log_every
-    )
+    writer = report = None
     bar = ProgressBar(tc.num_steps, start)
 
     rng = runner.place_rng(jax.random.fold_in(jax.random.PRNGKey(seed), 1))
@@ -180,6 +187,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         while step < tc.num_steps:
             batch = next(batches)
             state, metrics = runner.step(state, batch, rng)
+            if writer is None:  # clu imports TensorFlow (seconds): do it while the step runs
+                writer, report = _open_writer(config, workdir, start)
             step += k
             final = step >= tc.num_steps
             for s in range(step - k + 1, step + 1):  # PeriodicAction wants every step
@@ -212,10 +221,13 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
             evals.close()
         batches.close()
         bar.close()
-        writer.flush()
+        if writer is not None:
+            writer.flush()
         checkpointer.close()
 
     logging.info("Trained steps %d..%d in %.1fs", start, step, time.time() - t0)
+    if writer is None:
+        writer, _ = _open_writer(config, workdir, start)
     if start >= tc.num_steps:  # finished earlier but killed before metrics.json was written
         last = monitor.write(step, runner.host_state(state), writer)
     final_metrics = {"step": step, **last}

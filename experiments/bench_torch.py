@@ -1,0 +1,147 @@
+"""PyTorch CPU reference for gan_jax's speed table (README "Speed"); needs torch, which gan_jax
+does not depend on, so run it from a separate environment:
+
+    python3 -m venv /tmp/venv/torch && /tmp/venv/torch/bin/pip install torch==2.13.0
+    /tmp/venv/torch/bin/python experiments/bench_torch.py --fresh_z
+
+It times the same three networks (the layer shapes of gan_jax's celeba64, mnist_dcgan and
+mnist_mlp configs), batch 64, one D step (real + fake, BCE with logits) then one G step
+(non-saturating BCE), Adam(2e-4, 0.5, 0.999), and prints one JSON line per network with the
+median step time over --steps steps after --warmup steps (mnist_mlp: 50x as many). By default
+the G step reuses the D step's fake batch (the PyTorch DCGAN example); --fresh_z draws new noise
+for it, as gan_jax does (the same math as gan_jax's step).
+"""
+
+import argparse
+import json
+import statistics
+import time
+
+import torch
+from torch import nn
+
+
+def dcgan64():
+    def up(i, o, k=4, s=2, p=1, last=False):
+        layers = [nn.ConvTranspose2d(i, o, k, s, p, bias=False)]
+        return layers + ([nn.Tanh()] if last else [nn.BatchNorm2d(o), nn.ReLU(True)])
+
+    g = nn.Sequential(
+        *up(100, 512, s=1, p=0), *up(512, 256), *up(256, 128), *up(128, 64), *up(64, 3, last=True)
+    )
+
+    def down(i, o, bn=True):
+        layers = [nn.Conv2d(i, o, 4, 2, 1, bias=False)]
+        return layers + ([nn.BatchNorm2d(o)] if bn else []) + [nn.LeakyReLU(0.2, True)]
+
+    d = nn.Sequential(
+        *down(3, 64, bn=False),
+        *down(64, 128),
+        *down(128, 256),
+        *down(256, 512),
+        nn.Conv2d(512, 1, 4, 1, 0, bias=False),
+        nn.Flatten(),
+    )
+    return g, d, lambda b: torch.randn(b, 100, 1, 1), (3, 64, 64)
+
+
+class Reshape(nn.Module):
+    def __init__(self, *shape):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x):
+        return x.view(x.shape[0], *self.shape)
+
+
+def dcgan28():
+    """The TensorFlow tutorial DCGAN (gan_jax's 28-px model, width 64). TF 'SAME' 5x5 stride 2
+    is torch padding=2 + output_padding=1 (same shapes and FLOPs; a one-pixel shift)."""
+
+    def lrelu():
+        return nn.LeakyReLU(0.2, True)
+
+    g = nn.Sequential(
+        nn.Linear(100, 7 * 7 * 256, bias=False),
+        nn.BatchNorm1d(7 * 7 * 256),
+        lrelu(),
+        Reshape(256, 7, 7),
+        nn.ConvTranspose2d(256, 128, 5, 1, 2, bias=False),
+        nn.BatchNorm2d(128),
+        lrelu(),
+        nn.ConvTranspose2d(128, 64, 5, 2, 2, output_padding=1, bias=False),
+        nn.BatchNorm2d(64),
+        lrelu(),
+        nn.ConvTranspose2d(64, 1, 5, 2, 2, output_padding=1, bias=False),
+        nn.Tanh(),
+    )
+    d = nn.Sequential(
+        nn.Conv2d(1, 64, 5, 2, 2),
+        lrelu(),
+        nn.Conv2d(64, 128, 5, 2, 2, bias=False),
+        nn.BatchNorm2d(128),
+        lrelu(),
+        nn.Flatten(),
+        nn.Linear(7 * 7 * 128, 1),
+    )
+    return g, d, lambda b: torch.randn(b, 100), (1, 28, 28)
+
+
+def mlp():
+    g = nn.Sequential(nn.Linear(100, 128), nn.LeakyReLU(0.2), nn.Linear(128, 784), nn.Tanh())
+    d = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1))
+    return g, d, lambda b: torch.randn(b, 100), (1, 28, 28)
+
+
+NETS = {"celeba64": dcgan64, "mnist_dcgan": dcgan28, "mnist_mlp": mlp}
+
+
+def bench(name, batch, steps, warmup, fresh_z=False):
+    g, d, noise, shape = NETS[name]()
+    g_opt = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
+    d_opt = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    real = torch.rand(batch, *shape) * 2 - 1
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+
+    def step():
+        fake = g(noise(batch))
+        d_opt.zero_grad(set_to_none=True)
+        d_loss = bce(d(real).view(batch, 1), ones) + bce(d(fake.detach()).view(batch, 1), zeros)
+        d_loss.backward()
+        d_opt.step()
+        g_opt.zero_grad(set_to_none=True)
+        if fresh_z:  # new noise for the G step (gan_jax, Haiku, TF-GAN) instead of reusing fake
+            fake = g(noise(batch))
+        g_loss = bce(d(fake).view(batch, 1), ones)
+        g_loss.backward()
+        g_opt.step()
+        return d_loss.item() + g_loss.item()  # a host sync, as a training loop logging losses
+
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    return {
+        "net": name,
+        "fresh_z": fresh_z,
+        "step_ms_median": round(1000 * statistics.median(times), 3),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--nets", default="celeba64,mnist_dcgan,mnist_mlp")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--fresh_z", action="store_true", help="G step draws new z (as gan_jax)")
+    args = ap.parse_args()
+    for name in args.nets.split(","):
+        steps = args.steps * (50 if name == "mnist_mlp" else 1)
+        print(json.dumps(bench(name, args.batch, steps, args.warmup, args.fresh_z)), flush=True)
