@@ -10,6 +10,12 @@ the unpacked CelebA files with their 40 attributes:
     python -m experiments.run --config=celeba64 --workdir=runs/c64 \
         --config.data.source=folder:celeba/img_align_celeba \
         --config.data.attributes=celeba/list_attr_celeba.txt
+
+Periodic FID/KID/IS/precision-recall on Inception features, keeping the best-FID checkpoint,
+once the FID weights are converted (README "Feature networks"):
+
+    python -m experiments.run --config=celeba64 --workdir=runs/c64 \
+        --config.evals.every=5000 --config.evals.best_metric=fid
 """
 
 from gan_jax.config import apply_variant, base_config
