@@ -3,6 +3,8 @@ CelebA or anime faces), and GAN checkpoints written without training."""
 
 import importlib
 import os
+import subprocess
+import sys
 
 import numpy as np
 
@@ -10,6 +12,28 @@ from gan_jax.checkpoint import Checkpointer
 from gan_jax.config_io import save_run_files
 from gan_jax.data import make_source
 from gan_jax.train import build_spec, create_state
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_module(module, *args, env=None, timeout=300):
+    """`python -m module args` from the repository root on CPU with fast compiles; `env` adds
+    or overrides environment variables. Returns the CompletedProcess (text output captured)."""
+    environ = {
+        **os.environ,
+        "JAX_PLATFORMS": "cpu",
+        "JAX_DISABLE_MOST_OPTIMIZATIONS": "1",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
 
 CONFIGS = [
     "ring8",

@@ -1,12 +1,8 @@
 """`gan_jax.benchmark` / `python -m experiments.bench`: keys present and sane, flag errors."""
 
 import json
-import os
-import subprocess
-import sys
 
-from conftest import ROOT
-from helpers import tiny_config, write_npz
+from helpers import run_module, tiny_config, write_npz
 
 from gan_jax.benchmark import benchmark, format_report
 
@@ -31,15 +27,7 @@ def test_benchmark_reports_positive_numbers_and_counts_flops_per_step(tmp_path):
 
 
 def _bench(*args):
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "experiments.bench", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_module("experiments.bench", *args)
 
 
 def test_cli_json_last_line(tmp_path):

@@ -2,13 +2,11 @@
 
 import dataclasses
 import os
-import subprocess
-import sys
 
 import jax
 import numpy as np
 import pytest
-from conftest import ROOT
+from helpers import run_module
 
 from gan_jax.config import base_config
 from gan_jax.errors import DataError, InputError
@@ -207,14 +205,7 @@ def test_mnist_file_uses_its_test_arrays():
 
 
 def _cli(*args, cache):
-    return subprocess.run(
-        [sys.executable, "-m", "experiments.train_classifier", *args],
-        cwd=ROOT,
-        env={**os.environ, "JAX_PLATFORMS": "cpu", "GAN_JAX_CACHE": str(cache)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return run_module("experiments.train_classifier", *args, env={"GAN_JAX_CACHE": str(cache)})
 
 
 def test_cli_trains_then_hits_the_cache(tmp_path):

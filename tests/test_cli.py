@@ -9,23 +9,13 @@ import sys
 import time
 
 import pytest
-from helpers import CONFIGS
+from helpers import CONFIGS, ROOT, run_module
 
 from experiments import cli
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def run_cli(*args, env=None, timeout=240):
-    environ = {**os.environ, "JAX_PLATFORMS": "cpu", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "experiments.run", *args],
-        cwd=ROOT,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_module("experiments.run", *args, env=env, timeout=timeout)
 
 
 def test_config_names_resolve_to_files():

@@ -4,16 +4,13 @@ best-checkpoint tracking and pictures, and `experiments.evaluate` on a 2-D run."
 
 import json
 import os
-import subprocess
-import sys
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import ROOT
-from helpers import tiny_config
+from helpers import run_module, tiny_config
 
 import gan_jax
 from gan_jax import evaluation
@@ -183,17 +180,9 @@ def test_evaluate_reproduces_the_2d_metrics_of_the_run(ring8_run):
 
 def test_evaluate_cli_json_and_errors(ring8_run, tmp_path):
     workdir, metrics = ring8_run
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "JAX_DISABLE_MOST_OPTIMIZATIONS": "1"}
 
     def run(*args):
-        return subprocess.run(
-            [sys.executable, "-m", "experiments.evaluate", *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_module("experiments.evaluate", *args)
 
     out = run(f"--workdir={workdir}", "--json")
     assert out.returncode == 0, out.stderr[-2000:]

@@ -3,12 +3,11 @@
 import hashlib
 import os
 import pickle
-import subprocess
-import sys
 
 import jax
 import numpy as np
 import pytest
+from helpers import run_module
 from inception_fixtures import structured_images, structured_state_dict, write_torch_zip
 
 from gan_jax.errors import InputError
@@ -199,19 +198,12 @@ def test_missing_or_bad_converted_file(tmp_path):
         inception.load_fid_inception(str(tmp_path / "cut.npz"))
 
 
-def run_cli(module, *args):
-    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True, text=True
-    )
-
-
 def test_convert_cli(tmp_path, generated):
     _, src, result = generated
-    ok = run_cli("experiments.convert_inception", f"--src={src}", f"--out={tmp_path / 'w.npz'}")
+    ok = run_module("experiments.convert_inception", f"--src={src}", f"--out={tmp_path / 'w.npz'}")
     assert ok.returncode == 0, ok.stderr
     assert os.listdir(tmp_path) == ["w.npz"]  # the temporary file was renamed
     assert result.sha256 in ok.stdout and str(tmp_path / "w.npz") in ok.stdout
     assert "WARNING" in ok.stdout and inception.EXPECTED_SHA256_PREFIX in ok.stdout
-    bad = run_cli("experiments.convert_inception", f"--src={tmp_path / 'nope.pth'}")
+    bad = run_module("experiments.convert_inception", f"--src={tmp_path / 'nope.pth'}")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "error:" in bad.stderr
