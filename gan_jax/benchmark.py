@@ -81,7 +81,7 @@ def benchmark(
     rng = runner.place_rng(jax.random.PRNGKey(config.seed))
 
     t0 = time.perf_counter()
-    compiled = runner._step.lower(state, batch, rng).compile()  # the Runner's jit/pmap
+    compiled = runner.compile(state, batch, rng)
     compile_s = time.perf_counter() - t0
     first_s, (state, _) = _timed(compiled, state, batch, rng)
     t_first = time.perf_counter()

@@ -44,9 +44,7 @@ class EvalHook:
             BestTracker(workdir, ev.best_metric, self.evaluator.keys) if ev.best_metric else None
         )
         self.directory = os.path.join(workdir, EVAL_DIR)
-        # Load the feature network and the real reference now, so a missing weights file or
-        # an untrainable classifier stops the run before training, not at the first evaluation.
-        self.evaluator.real()
+        self.evaluator.load_net()
 
     def due(self, step: int, final: bool) -> bool:
         return bool(self.every) and (step % self.every == 0 or final)

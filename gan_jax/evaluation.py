@@ -208,9 +208,14 @@ class Evaluator:
         """The generator's samples for the fixed evaluation latents (and labels)."""
         return chunked(self._apply, variables, self.z, self.labels).astype(np.float32)
 
-    def _features(self, images: np.ndarray, desc: str) -> dict[str, np.ndarray]:
-        if self._net is None:
+    def load_net(self) -> None:
+        """Load (or train and cache) the feature network now, if the metrics need one: a
+        missing weights file then stops a run before it trains, not at its first evaluation."""
+        if self._net is None and self.uses_features:
             self._net = load_feature_net(self.feature_net, self.config.data)
+
+    def _features(self, images: np.ndarray, desc: str) -> dict[str, np.ndarray]:
+        self.load_net()
         bs = self.batch_size
         return extract_features(self._net.apply, array_batches(images, bs), len(images), bs, desc)
 

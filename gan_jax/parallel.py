@@ -126,6 +126,11 @@ class Runner:
     def step(self, state: GANState, batch: Any, rng: jax.Array) -> tuple[GANState, Any]:
         return self._step(state, batch, rng)
 
+    def compile(self, state: GANState, batch: Any, rng: jax.Array) -> Any:
+        """The step compiled ahead of time for these placed arguments (`lower().compile()`):
+        callable like `step`, with XLA's `cost_analysis()` (for benchmarks)."""
+        return self._step.lower(state, batch, rng).compile()
+
     def host_state(self, state: GANState) -> GANState:
         """A copy of the state without the device axis (pmap) — for saving and sampling."""
         if self.mode == "pmap":

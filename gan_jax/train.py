@@ -142,6 +142,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     )
     runner.check_batch_size(config.data.batch_size)
 
+    # Before anything is written: a missing feature network stops the run here.
+    evals = (
+        EvalHook(config, source, spec.generator, spec.num_classes, workdir)
+        if config.evals.every
+        else None
+    )
     os.makedirs(workdir, exist_ok=True)
     save_run_files(config, workdir, source.data_shape, config.model.num_classes)
     state = create_state(spec, source.data_shape, seed)
@@ -165,11 +171,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
     monitor = Monitor(
         spec.generator, source, spec.latent_dim, spec.num_classes, tc.num_samples, seed, workdir
-    )
-    evals = (
-        EvalHook(config, source, spec.generator, spec.num_classes, workdir)
-        if config.evals.every
-        else None
     )
     history = History(workdir, start)
     writer = report = None

@@ -213,3 +213,27 @@ def test_sampling_helper_uses_ema_weights():
     S.g_batch_stats = {"m": 0}
     assert generator_variables(S()) == {"params": {"w": 1}, "batch_stats": {"m": 0}}
     assert jax.tree.leaves(generator_variables(S()))
+
+
+def test_missing_inception_weights_stop_the_run_before_anything_is_written(
+    tmp_path, digits_npz, monkeypatch
+):
+    from gan_jax.errors import InputError
+
+    monkeypatch.setenv("GAN_JAX_CACHE", str(tmp_path / "empty_cache"))
+    workdir = tmp_path / "run"
+    config = tiny_config(
+        "mnist_dcgan",
+        **{"data.source": f"npz:{digits_npz}", "evals.every": 1, "evals.features": "inception"},
+    )
+    with pytest.raises(InputError, match="convert_inception"):
+        train_and_evaluate(config, str(workdir))
+    assert not workdir.exists()
+    config.evals.features = "classifier"
+    config.evals.best_metric = "is"
+    config.evals.metrics = "fid"
+    with pytest.raises(
+        ConfigError, match=r"best_metric='is' is not computed .* choose one of: fid"
+    ):
+        train_and_evaluate(config, str(workdir))
+    assert not workdir.exists()
