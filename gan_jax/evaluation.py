@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import flax.linen as nn
-import jax
 import ml_collections
 import numpy as np
 
@@ -44,7 +43,7 @@ from gan_jax.generator import chunked
 from gan_jax.metrics import classes, frechet, histogram, inception_score, kid, prdc
 from gan_jax.metrics.features import array_batches, extract_features
 from gan_jax.metrics.mixtures import NUM_EVAL_SAMPLES, mode_metrics
-from gan_jax.sampling import fixed_latents
+from gan_jax.sampling import fixed_latents, make_sampler
 
 METRIC_KEYS = {
     "fid": ("fid",),
@@ -188,7 +187,7 @@ class Evaluator:
             (np.arange(num_samples) % num_classes).astype(np.int32) if num_classes else None
         )
         self.batch_size = ev.batch_size
-        self._apply = jax.jit(lambda v, z, y: generator.apply(v, z, y, train=False))
+        self._apply = make_sampler(generator)
         self._net: Any = None
         self._real: dict[str, Any] | None = None
 

@@ -30,7 +30,7 @@ from gan_jax import models
 from gan_jax.encoder.config import TASK as ENCODER_TASK
 from gan_jax.errors import CheckpointError, InputError
 from gan_jax.restore import pick_step, read_run_files, read_subtrees, resolve_run
-from gan_jax.sampling import fixed_latents
+from gan_jax.sampling import fixed_latents, make_sampler
 
 GENERATOR_DIR = "generator"  # an encoder run's frozen copy of its generator
 _CHUNK = 256  # largest batch one forward pass takes; bigger requests run in chunks
@@ -83,7 +83,7 @@ class Generator:
         self.config, self.data_shape, self.num_classes = config, data_shape, num_classes
         self.step, self.workdir = step, workdir
         self.latent_dim: int = config.model.latent_dim
-        self._apply = jax.jit(lambda v, z, y: module.apply(v, z, y, train=False))
+        self._apply = make_sampler(module)
         self._encoder: tuple[dict[str, Any], Callable[..., Any]] | None = None  # vars, apply
 
     def __repr__(self) -> str:

@@ -22,7 +22,7 @@ from gan_jax.data import mixtures
 from gan_jax.evaluation import reference_examples
 from gan_jax.metrics.histogram import pixel_chi_square
 from gan_jax.metrics.mixtures import NUM_EVAL_SAMPLES, mode_metrics
-from gan_jax.sampling import fixed_labels, fixed_latents, make_sampler
+from gan_jax.sampling import fixed_labels, fixed_latents, generator_variables, make_sampler
 from gan_jax.state import GANState
 
 HISTOGRAM_REAL = 512  # real images whose pixel histogram the samples' is compared with
@@ -57,8 +57,7 @@ class Monitor:
         self.labels = fixed_labels(n, num_classes, self.ncols or n)
 
     def generate(self, state: GANState) -> np.ndarray:
-        params = state.g_ema_params or state.g_params  # EMA weights when EMA is on
-        out = self.sample(params, state.g_batch_stats, self.z, self.labels)
+        out = self.sample(generator_variables(state), self.z, self.labels)
         return np.asarray(jax.device_get(out), np.float32)
 
     def write(self, step: int, state: GANState, writer: Any) -> dict[str, float]:

@@ -12,13 +12,11 @@ import numpy as np
 
 
 def make_sampler(generator: nn.Module) -> Callable[..., jax.Array]:
-    """`sample(g_params, g_batch_stats, z, labels) -> outputs` in inference mode, jitted."""
+    """`sample(variables, z, labels) -> outputs` in inference mode, jitted; `variables` is
+    `{'params': ..., 'batch_stats': ...}` (see `generator_variables`)."""
 
     @jax.jit
-    def sample(g_params: Any, g_batch_stats: Any, z: jax.Array, labels: jax.Array | None):
-        variables = {"params": g_params}
-        if g_batch_stats:
-            variables["batch_stats"] = g_batch_stats
+    def sample(variables: dict[str, Any], z: jax.Array, labels: jax.Array | None):
         return generator.apply(variables, z, labels, train=False)
 
     return sample

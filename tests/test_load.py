@@ -10,15 +10,13 @@ import textwrap
 import jax
 import numpy as np
 import pytest
-from helpers import CONFIGS, write_checkpoint
+from helpers import CONFIGS, ROOT, write_checkpoint
 from PIL import Image
 
 import gan_jax
 from gan_jax import viz
 from gan_jax.errors import CheckpointError, InputError
 from gan_jax.sampling import fixed_labels, fixed_latents, make_sampler
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Runs in a fresh interpreter with one CPU device. TensorFlow (and clu's TF-based writers) are
 # made unimportable exactly as if they were not installed.
@@ -56,10 +54,19 @@ def written_runs(tmp_path_factory):
     return runs
 
 
+def _variables(params, batch_stats):
+    """Sampler variables from a state's parts (batch_stats only when the model has BN)."""
+    variables = {"params": params}
+    if batch_stats:
+        variables["batch_stats"] = batch_stats
+    return variables
+
+
 def _reference(spec, state, num):
     z = fixed_latents(0, num, spec.latent_dim)
     labels = (np.arange(num) % spec.num_classes).astype(np.int32) if spec.num_classes else None
-    return np.asarray(make_sampler(spec.generator)(state.g_params, state.g_batch_stats, z, labels))
+    variables = _variables(state.g_params, state.g_batch_stats)
+    return np.asarray(make_sampler(spec.generator)(variables, z, labels))
 
 
 def test_every_config_samples_in_a_fresh_process_without_tensorflow(
@@ -156,9 +163,10 @@ def test_ema_weights_are_used_when_the_run_kept_them(written_runs, tmp_path):
     z = fixed_latents(0, 4, spec.latent_dim)
     sampler = make_sampler(spec.generator)
     np.testing.assert_allclose(
-        got, sampler(ema.g_ema_params, state.g_batch_stats, z, None), atol=1e-5
+        got, sampler(_variables(ema.g_ema_params, state.g_batch_stats), z, None), atol=1e-5
     )
-    assert not np.allclose(got, sampler(state.g_params, state.g_batch_stats, z, None), atol=1e-3)
+    stale = sampler(_variables(state.g_params, state.g_batch_stats), z, None)
+    assert not np.allclose(got, stale, atol=1e-3)
 
 
 def test_errors_are_one_line_and_name_the_fix(tmp_path, written_runs):
