@@ -16,13 +16,9 @@ jax.config.update("jax_disable_most_optimizations", True)
 jax.config.update("jax_platforms", "cpu")
 
 import hashlib  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tree_digest(directory) -> str:
@@ -73,21 +69,14 @@ def cgan_encoder(tmp_path_factory, cgan_run):
     (encoder workdir, digest of the GAN run's checkpoints before the encoder trained)."""
     workdir = tmp_path_factory.mktemp("cgan_encoder")
     before = tree_digest(cgan_run / "checkpoints")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "experiments.run",
-            "--config=mnist_cgan_encoder:tiny",
-            f"--config.generator_workdir={cgan_run}",
-            f"--workdir={workdir}",
-            "--compilation_cache=",
-        ],
-        cwd=ROOT,
-        env={**os.environ, "JAX_PLATFORMS": "cpu", "JAX_DISABLE_MOST_OPTIMIZATIONS": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
+    from helpers import run_module
+
+    result = run_module(
+        "experiments.run",
+        "--config=mnist_cgan_encoder:tiny",
+        f"--config.generator_workdir={cgan_run}",
+        f"--workdir={workdir}",
+        "--compilation_cache=",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return workdir, before

@@ -8,11 +8,10 @@ import sys
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from gan_jax import ablation
 from gan_jax.errors import ConfigError
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def test_parse_sweep_with_bracketed_overrides():

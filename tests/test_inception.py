@@ -7,7 +7,7 @@ import pickle
 import jax
 import numpy as np
 import pytest
-from helpers import run_module
+from helpers import ROOT, run_module
 from inception_fixtures import structured_images, structured_state_dict, write_torch_zip
 
 from gan_jax.errors import InputError
@@ -16,7 +16,6 @@ from gan_jax.metrics.features import array_batches, extract_features
 from gan_jax.metrics.inception_net import InceptionV3
 from gan_jax.metrics.torch_pickle import load_state_dict
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tests", "data")
 # sum(p.numel() for p in model.parameters()) / buffers without num_batches_tracked, for
 # pytorch-fid 0.3.0's FID InceptionV3 (torch 2.13.0, torchvision 0.28.0).

@@ -2,21 +2,15 @@
 `python -m experiments.latent` on a tiny mnist_cgan encoder run, the TensorBoard projector
 files, one-line errors, and an attribute vector that provably brightens images."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
+from helpers import run_module
 from PIL import Image
 
 import gan_jax
 from experiments import latent as cli
 from gan_jax import latent
 from gan_jax.errors import InputError
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 # --- the math --------------------------------------------------------------------------------
 
@@ -195,26 +189,13 @@ def test_mistakes_are_one_line_errors_with_status_2(args, message, cgan_run, cga
 
 
 def test_command_line_entry_point(cgan_run):
-    result = subprocess.run(
-        [sys.executable, "-m", "experiments.latent", "interpolate", f"--workdir={cgan_run}"],
-        cwd=ROOT,
-        env={**os.environ, "JAX_PLATFORMS": "cpu", "JAX_DISABLE_MOST_OPTIMIZATIONS": "1"},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    result = run_module("experiments.latent", "interpolate", f"--workdir={cgan_run}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == [
         str(cgan_run / "latent" / "interpolate.png"),
         str(cgan_run / "latent" / "interpolate.gif"),
     ]
-    bad = subprocess.run(
-        [sys.executable, "-m", "experiments.latent", "fly", f"--workdir={cgan_run}"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    bad = run_module("experiments.latent", "fly", f"--workdir={cgan_run}")
     assert bad.returncode == 2 and bad.stderr.startswith("error: argument verb: invalid choice")
 
 

@@ -20,7 +20,7 @@ import sys
 import jax
 import numpy as np
 import pytest
-from helpers import tiny_config
+from helpers import ROOT, tiny_config
 from jax.tree_util import keystr
 from jax.tree_util import tree_leaves_with_path as leaves_with_path
 
@@ -29,7 +29,6 @@ from gan_jax.errors import ConfigError
 from gan_jax.restore import read_subtrees
 from gan_jax.train import train_and_evaluate
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STATE = ("g_params", "d_params", "g_opt_state", "d_opt_state")
 # lr 1e-2 (not ring8's 1e-4): a wrong data slice or a missing all-reduce then moves the
 # parameters by ~1e-2 per step, four orders of magnitude above float32 rounding.
