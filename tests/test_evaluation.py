@@ -237,3 +237,11 @@ def test_missing_inception_weights_stop_the_run_before_anything_is_written(
     ):
         train_and_evaluate(config, str(workdir))
     assert not workdir.exists()
+
+
+def test_evaluating_an_encoder_run_names_the_fix(cgan_encoder):
+    from gan_jax.errors import CheckpointError
+
+    workdir, _ = cgan_encoder
+    with pytest.raises(CheckpointError, match="is an encoder run; evaluate the GAN run"):
+        evaluate_checkpoint(str(workdir))
