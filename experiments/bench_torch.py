@@ -1,4 +1,4 @@
-"""PyTorch CPU reference for gan_jax's speed table (README "Speed"); needs torch, which gan_jax
+"""PyTorch reference for gan_jax's speed table (README "Speed"); needs torch, which gan_jax
 does not depend on, so run it from a separate environment:
 
     python3 -m venv /tmp/venv/torch && /tmp/venv/torch/bin/pip install torch==2.13.0
@@ -9,7 +9,9 @@ mnist_mlp configs), batch 64, one D step (real + fake, BCE with logits) then one
 (non-saturating BCE), Adam(2e-4, 0.5, 0.999), and prints one JSON line per network with the
 median step time over --steps steps after --warmup steps (mnist_mlp: 50x as many). By default
 the G step reuses the D step's fake batch (the PyTorch DCGAN example); --fresh_z draws new noise
-for it, as gan_jax does (the same math as gan_jax's step).
+for it, as gan_jax does (the same math as gan_jax's step). `--device=cuda` times on a GPU
+(cuDNN autotuning on, one host sync per step as below); `--bf16` runs the forward passes under
+`torch.autocast(bfloat16)` (fp32 weights and optimizer, as gan_jax's `model.dtype=bfloat16`).
 """
 
 import argparse
@@ -42,7 +44,7 @@ def dcgan64():
         nn.Conv2d(512, 1, 4, 1, 0, bias=False),
         nn.Flatten(),
     )
-    return g, d, lambda b: torch.randn(b, 100, 1, 1), (3, 64, 64)
+    return g, d, lambda b, dev: torch.randn(b, 100, 1, 1, device=dev), (3, 64, 64)
 
 
 class Reshape(nn.Module):
@@ -84,36 +86,45 @@ def dcgan28():
         nn.Flatten(),
         nn.Linear(7 * 7 * 128, 1),
     )
-    return g, d, lambda b: torch.randn(b, 100), (1, 28, 28)
+    return g, d, lambda b, dev: torch.randn(b, 100, device=dev), (1, 28, 28)
 
 
 def mlp():
     g = nn.Sequential(nn.Linear(100, 128), nn.LeakyReLU(0.2), nn.Linear(128, 784), nn.Tanh())
     d = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1))
-    return g, d, lambda b: torch.randn(b, 100), (1, 28, 28)
+    return g, d, lambda b, dev: torch.randn(b, 100, device=dev), (1, 28, 28)
 
 
 NETS = {"celeba64": dcgan64, "mnist_dcgan": dcgan28, "mnist_mlp": mlp}
 
 
-def bench(name, batch, steps, warmup, fresh_z=False):
+def bench(name, batch, steps, warmup, fresh_z=False, device="cpu", bf16=False):
     g, d, noise, shape = NETS[name]()
+    g, d = g.to(device), d.to(device)
     g_opt = torch.optim.Adam(g.parameters(), 2e-4, betas=(0.5, 0.999))
     d_opt = torch.optim.Adam(d.parameters(), 2e-4, betas=(0.5, 0.999))
     bce = nn.BCEWithLogitsLoss()
-    real = torch.rand(batch, *shape) * 2 - 1
-    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    real = torch.rand(batch, *shape, device=device) * 2 - 1
+    ones = torch.ones(batch, 1, device=device)
+    zeros = torch.zeros(batch, 1, device=device)
+    autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=bf16)
+
+    def loss(logits, target):
+        return bce(logits.float().view(batch, 1), target)
 
     def step():
-        fake = g(noise(batch))
+        with autocast:
+            fake = g(noise(batch, device))
         d_opt.zero_grad(set_to_none=True)
-        d_loss = bce(d(real).view(batch, 1), ones) + bce(d(fake.detach()).view(batch, 1), zeros)
+        with autocast:
+            d_loss = loss(d(real), ones) + loss(d(fake.detach()), zeros)
         d_loss.backward()
         d_opt.step()
         g_opt.zero_grad(set_to_none=True)
-        if fresh_z:  # new noise for the G step (gan_jax, Haiku, TF-GAN) instead of reusing fake
-            fake = g(noise(batch))
-        g_loss = bce(d(fake).view(batch, 1), ones)
+        with autocast:
+            if fresh_z:  # new noise for the G step (gan_jax, Haiku, TF-GAN), not reusing fake
+                fake = g(noise(batch, device))
+            g_loss = loss(d(fake), ones)
         g_loss.backward()
         g_opt.step()
         return d_loss.item() + g_loss.item()  # a host sync, as a training loop logging losses
@@ -128,6 +139,8 @@ def bench(name, batch, steps, warmup, fresh_z=False):
     return {
         "net": name,
         "fresh_z": fresh_z,
+        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "bf16": bf16,
         "step_ms_median": round(1000 * statistics.median(times), 3),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
@@ -141,7 +154,11 @@ if __name__ == "__main__":
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--fresh_z", action="store_true", help="G step draws new z (as gan_jax)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--bf16", action="store_true", help="bf16 autocast forward passes")
     args = ap.parse_args()
+    torch.backends.cudnn.benchmark = True
     for name in args.nets.split(","):
         steps = args.steps * (50 if name == "mnist_mlp" else 1)
-        print(json.dumps(bench(name, args.batch, steps, args.warmup, args.fresh_z)), flush=True)
+        result = bench(name, args.batch, steps, args.warmup, args.fresh_z, args.device, args.bf16)
+        print(json.dumps(result), flush=True)

@@ -64,6 +64,9 @@ def base_config() -> ml_collections.ConfigDict:
     # DCGAN G's stride-2 transposed convs: subpixel (stride-1 convs + depth-to-space, several
     # times faster on XLA:CPU) | transpose (nn.ConvTranspose); same function and parameters.
     c.model.upsample = "subpixel"
+    # How DCGAN's strided convs are differentiated: adjoint (each one's input gradient by its
+    # adjoint layer's fast forward algorithm; same gradients, faster on XLA:CPU) | autodiff (XLA).
+    c.model.conv_grads = "adjoint"
     c.model.d_spectral_norm = False  # spectral normalization of every D layer (Miyato 2018)
     c.model.d_dropout = 0.0  # dropout after D's hidden activations (the Keras/Torch seeds)
     c.model.d_batchnorm = True  # BN in D's hidden blocks (DCGAN); off for exact R1/GP
@@ -179,6 +182,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
     _choice(config.parallel, PARALLEL_MODES, "parallel")
     _choice(config.model.dtype, ("float32", "bfloat16"), "model.dtype")
     _choice(config.model.upsample, ("subpixel", "transpose"), "model.upsample")
+    _choice(config.model.get("conv_grads", "adjoint"), ("adjoint", "autodiff"), "model.conv_grads")
     for net in ("g_optimizer", "d_optimizer"):
         opt = config[net]
         _choice(opt.name, OPTIMIZERS, f"{net}.name")

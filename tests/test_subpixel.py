@@ -12,7 +12,8 @@ from gan_jax import config as config_lib
 from gan_jax import models
 from gan_jax.errors import ConfigError
 from gan_jax.models import dcgan
-from gan_jax.models.subpixel import SubpixelConvTranspose, conv_transpose_subpixel
+from gan_jax.models.conv_layers import SubpixelConvTranspose
+from gan_jax.models.subpixel import conv_transpose_subpixel
 
 # (kernel, stride, padding): the DCGAN geometries (4x4 s2 PyTorch padding=1 = lax (2, 2); the
 # 28-px model's 5x5 s2 SAME), plus VALID, an odd kernel with SAME, stride 3 and asymmetric pads.

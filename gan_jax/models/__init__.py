@@ -9,8 +9,9 @@ Config fields (`model.*`): name ('mlp' | 'dcgan'), latent_dim, g_width, d_width,
 (MLP hidden layers, default 1), activation (MLP: 'leaky_relu' | 'relu'), output (MLP: 'tanh' |
 'linear'), num_classes (0 = unconditional), dtype ('float32' | 'bfloat16'), upsample (DCGAN G's
 stride-2 transposed convs: 'subpixel' | 'transpose', same function and parameters, see
-`subpixel.py`), and the discriminator stabilizers d_spectral_norm, d_dropout, d_batchnorm (see
-`regularized.py`).
+`subpixel.py`), conv_grads (how DCGAN's strided convs are differentiated: 'adjoint' |
+'autodiff', same gradients, see `adjoint_conv.py`), and the discriminator stabilizers
+d_spectral_norm, d_dropout, d_batchnorm (see `regularized.py`).
 """
 
 from collections.abc import Callable, Sequence
@@ -99,6 +100,7 @@ def _build_dcgan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
         dtype,
         _d_options(config),
         _choice(config, "upsample", "subpixel", dcgan.UPSAMPLE),
+        _choice(config, "conv_grads", "adjoint", dcgan.CONV_GRADS),
     )
 
 

@@ -14,7 +14,10 @@ Transposed convs use `transpose_kernel=True`, so each is exactly the adjoint (gr
 corresponding conv, as in PyTorch and TensorFlow; weights can be ported by axis permutation.
 `upsample='subpixel'` (the default) computes the stride-2 ones as stride-1 convs + depth-to-space
 (`gan_jax.models.subpixel`): the same function and parameter tree, several times faster to
-train on XLA:CPU; `'transpose'` uses `nn.ConvTranspose`.
+train on XLA:CPU; `'transpose'` uses `nn.ConvTranspose`. `conv_grads='adjoint'` (the default)
+differentiates D's strided convs and G's sub-pixel layers by their adjoints
+(`gan_jax.models.adjoint_conv`: the same gradients, faster on XLA:CPU); `'autodiff'` leaves
+them to XLA.
 Weights are drawn from N(0, 0.02) and BN scales from N(1, 0.02), as in the paper.
 
 Conditional models (the DIGITS cGAN) concatenate the one-hot label to z and the tiled label to
@@ -30,12 +33,13 @@ import jax
 import jax.numpy as jnp
 
 from gan_jax.models.conditioning import concat_label, label_onehot
+from gan_jax.models.conv_layers import StridedConv, SubpixelConvTranspose
 from gan_jax.models.regularized import DOptions, d_dropout, d_layer
-from gan_jax.models.subpixel import SubpixelConvTranspose
 
 POWER_OF_TWO_SIZES = (32, 64, 128)
 SIZES = (28, *POWER_OF_TWO_SIZES)
 UPSAMPLE = ("subpixel", "transpose")
+CONV_GRADS = ("adjoint", "autodiff")
 
 _WEIGHT_INIT = nn.initializers.normal(stddev=0.02)
 
@@ -55,6 +59,26 @@ def _torch_padding(kernel: int, torch_pad: int) -> tuple[tuple[int, int], tuple[
     return ((pad, pad), (pad, pad))
 
 
+def _adjoint(conv_grads: str) -> bool:
+    if conv_grads not in CONV_GRADS:
+        raise ValueError(f"conv_grads must be one of {CONV_GRADS}, got {conv_grads!r}")
+    return conv_grads == "adjoint"
+
+
+def _layer(cls, features: int, kernel: int, stride: int, padding: Any, dtype: Any, **kwargs):
+    """A square conv-type layer with DCGAN init and float32 parameters."""
+    return cls(
+        features,
+        (kernel, kernel),
+        strides=(stride, stride),
+        padding=padding,
+        kernel_init=_WEIGHT_INIT,
+        dtype=dtype,
+        param_dtype=jnp.float32,
+        **kwargs,
+    )
+
+
 def _conv_t(
     features: int,
     kernel: int,
@@ -63,45 +87,52 @@ def _conv_t(
     dtype: Any,
     name: str,
     upsample: str = "transpose",
+    conv_grads: str = "autodiff",
 ):
     """Bias-free transposed conv that is the exact adjoint of `nn.Conv` (PyTorch semantics).
 
-    With `upsample='subpixel'` a strided one is computed as stride-1 conv(s) + depth-to-space;
-    both layers own the same `kernel` parameter.
+    With `upsample='subpixel'` a strided one is computed as stride-1 conv(s) + depth-to-space
+    (differentiated by its adjoint with `conv_grads='adjoint'`); both layers own the same
+    `kernel` parameter.
     """
     if upsample not in UPSAMPLE:
         raise ValueError(f"upsample must be one of {UPSAMPLE}, got {upsample!r}")
-    layer = SubpixelConvTranspose if upsample == "subpixel" and stride > 1 else nn.ConvTranspose
-    extra = {} if layer is SubpixelConvTranspose else {"transpose_kernel": True}
-    return layer(
-        features,
-        (kernel, kernel),
-        strides=(stride, stride),
-        padding=padding,
-        use_bias=False,
-        kernel_init=_WEIGHT_INIT,
-        dtype=dtype,
-        param_dtype=jnp.float32,
-        name=name,
-        **extra,
+    adjoint = _adjoint(conv_grads)
+    if upsample == "subpixel" and stride > 1:
+        layer, extra = SubpixelConvTranspose, {"adjoint_grads": adjoint}
+    else:
+        layer, extra = nn.ConvTranspose, {"transpose_kernel": True}
+    return _layer(
+        layer, features, kernel, stride, padding, dtype, use_bias=False, name=name, **extra
     )
 
 
-def _conv(
-    features: int, kernel: int, stride: int, padding: Any, dtype: Any, name: str, bias: bool = False
-):
-    """Conv with DCGAN init; bias-free unless `bias` (only the TF-tutorial first D layer)."""
-    return nn.Conv(
-        features,
-        (kernel, kernel),
-        strides=(stride, stride),
-        padding=padding,
-        use_bias=bias,
-        kernel_init=_WEIGHT_INIT,
-        dtype=dtype,
-        param_dtype=jnp.float32,
-        name=name,
-    )
+def _conv(features, kernel, stride, padding, dtype, name, *, bias=False, conv_grads="autodiff"):
+    """Conv (`nn.Conv`'s parameters) with DCGAN init; bias-free unless `bias` (only the
+    TF-tutorial first D layer); a strided one differentiated by its adjoint if `conv_grads` is
+    'adjoint'."""
+    extra = {"use_bias": bias, "adjoint_grads": _adjoint(conv_grads), "name": name}
+    return _layer(StridedConv, features, kernel, stride, padding, dtype, **extra)
+
+
+class _Project(nn.Module):
+    """G's first layer: `nn.ConvTranspose(features, (size, size), padding=PyTorch 0,
+    transpose_kernel=True)` on a 1x1 input, i.e. y[b, i, j, o] = sum_c z[b, c] K[i, j, o, c]:
+    computed as that one matmul (the same parameter; XLA's conv with a 3-pixel halo of padding
+    was 6x slower on CPU)."""
+
+    features: int
+    size: int
+    dtype: Any = jnp.float32
+
+    @nn.compact
+    def __call__(self, h: jax.Array) -> jax.Array:
+        if h.shape[1:3] != (1, 1):
+            raise ValueError(f"expected a (B, 1, 1, C) input, got shape {h.shape}")
+        shape = (self.size, self.size, self.features, h.shape[-1])
+        kernel = self.param("kernel", _WEIGHT_INIT, shape, jnp.float32)
+        h, kernel = nn.dtypes.promote_dtype(h, kernel, dtype=self.dtype)
+        return jnp.einsum("bc,hwoc->bhwo", h[:, 0, 0, :], kernel)
 
 
 def _bn(train: bool, dtype: Any, name: str) -> nn.BatchNorm:
@@ -134,6 +165,7 @@ class DCGANGenerator(nn.Module):
     num_classes: int = 0
     dtype: Any = jnp.float32
     upsample: str = "subpixel"
+    conv_grads: str = "adjoint"
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -141,18 +173,17 @@ class DCGANGenerator(nn.Module):
         num_up = int(math.log2(size)) - 3  # stride-2 blocks between the 4x4 map and the output
         onehot = label_onehot(labels, self.num_classes, z.shape[0], self.dtype)
         h = concat_label(z.astype(self.dtype), onehot)[:, None, None, :]
-        h = _conv_t(self.width * 2**num_up, 4, 1, _torch_padding(4, 0), self.dtype, name="project")(
-            h
-        )
+        h = _Project(self.width * 2**num_up, 4, self.dtype, name="project")(h)
         h = nn.relu(_bn(train, self.dtype, name="project_bn")(h))
         h = concat_label(h, onehot)
         pad = _torch_padding(4, 1)
         for i in range(num_up):
             features = self.width * 2 ** (num_up - 1 - i)
-            h = _conv_t(features, 4, 2, pad, self.dtype, f"up{i}", self.upsample)(h)
+            up = _conv_t(features, 4, 2, pad, self.dtype, f"up{i}", self.upsample, self.conv_grads)
+            h = up(h)
             h = nn.relu(_bn(train, self.dtype, name=f"up{i}_bn")(h))
             h = concat_label(h, onehot)
-        h = _conv_t(channels, 4, 2, pad, self.dtype, "to_image", self.upsample)(h)
+        h = _conv_t(channels, 4, 2, pad, self.dtype, "to_image", self.upsample, self.conv_grads)(h)
         return jnp.tanh(h).astype(jnp.float32)
 
 
@@ -164,6 +195,7 @@ class DCGANDiscriminator(nn.Module):
     num_classes: int = 0
     dtype: Any = jnp.float32
     opts: DOptions = DOptions()
+    conv_grads: str = "adjoint"
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -172,11 +204,12 @@ class DCGANDiscriminator(nn.Module):
         num_down = int(math.log2(self.data_shape[0])) - 3  # BN blocks after the first conv
         onehot = label_onehot(labels, self.num_classes, batch, self.dtype)
         h = concat_label(x.astype(self.dtype), onehot)
-        pad = ((1, 1), (1, 1))
-        h = _lrelu(d_layer(_conv(self.width, 4, 2, pad, self.dtype, name="down0"), h, train, opts))
+        pad, grads = ((1, 1), (1, 1)), self.conv_grads
+        conv = _conv(self.width, 4, 2, pad, self.dtype, name="down0", conv_grads=grads)
+        h = _lrelu(d_layer(conv, h, train, opts))
         h = concat_label(d_dropout(h, train, opts), onehot)
         for i in range(1, num_down + 1):
-            conv = _conv(self.width * 2**i, 4, 2, pad, self.dtype, name=f"down{i}")
+            conv = _conv(self.width * 2**i, 4, 2, pad, self.dtype, f"down{i}", conv_grads=grads)
             h = d_layer(conv, h, train, opts)
             if opts.batchnorm:
                 h = _bn(train, self.dtype, name=f"down{i}_bn")(h)
@@ -193,6 +226,7 @@ class DCGAN28Generator(nn.Module):
     num_classes: int = 0
     dtype: Any = jnp.float32
     upsample: str = "subpixel"
+    conv_grads: str = "adjoint"
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -211,10 +245,15 @@ class DCGAN28Generator(nn.Module):
         h = _lrelu(_bn(train, self.dtype, name="project_bn")(h))
         h = concat_label(h.reshape((batch, 7, 7, self.width * 4)), onehot)
         for i, (features, stride) in enumerate(((self.width * 2, 1), (self.width, 2))):
-            h = _conv_t(features, 5, stride, "SAME", self.dtype, f"up{i}", self.upsample)(h)
+            up = _conv_t(
+                features, 5, stride, "SAME", self.dtype, f"up{i}", self.upsample, self.conv_grads
+            )
+            h = up(h)
             h = _lrelu(_bn(train, self.dtype, name=f"up{i}_bn")(h))
             h = concat_label(h, onehot)
-        h = _conv_t(channels, 5, 2, "SAME", self.dtype, "to_image", self.upsample)(h)
+        h = _conv_t(channels, 5, 2, "SAME", self.dtype, "to_image", self.upsample, self.conv_grads)(
+            h
+        )
         return jnp.tanh(h).astype(jnp.float32)
 
 
@@ -226,6 +265,7 @@ class DCGAN28Discriminator(nn.Module):
     num_classes: int = 0
     dtype: Any = jnp.float32
     opts: DOptions = DOptions()
+    conv_grads: str = "adjoint"
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -233,10 +273,12 @@ class DCGAN28Discriminator(nn.Module):
         batch, opts = x.shape[0], self.opts
         onehot = label_onehot(labels, self.num_classes, batch, self.dtype)
         h = concat_label(x.astype(self.dtype), onehot)
-        conv = _conv(self.width, 5, 2, "SAME", self.dtype, name="down0", bias=True)
+        grads = self.conv_grads
+        conv = _conv(self.width, 5, 2, "SAME", self.dtype, "down0", bias=True, conv_grads=grads)
         h = d_dropout(_lrelu(d_layer(conv, h, train, opts)), train, opts)
         h = concat_label(h, onehot)
-        h = d_layer(_conv(self.width * 2, 5, 2, "SAME", self.dtype, name="down1"), h, train, opts)
+        conv = _conv(self.width * 2, 5, 2, "SAME", self.dtype, "down1", conv_grads=grads)
+        h = d_layer(conv, h, train, opts)
         if opts.batchnorm:
             h = _bn(train, self.dtype, name="down1_bn")(h)
         h = d_dropout(_lrelu(h), train, opts)
@@ -256,15 +298,17 @@ def build(
     dtype: Any,
     d_opts: DOptions | None = None,
     upsample: str = "subpixel",
+    conv_grads: str = "adjoint",
 ) -> tuple[nn.Module, nn.Module]:
     """Returns (generator, discriminator) for a validated square image shape in `SIZES`;
-    `upsample` ('subpixel' | 'transpose') picks how G computes its stride-2 transposed convs."""
+    `upsample` ('subpixel' | 'transpose') picks how G computes its stride-2 transposed convs,
+    `conv_grads` ('adjoint' | 'autodiff') how strided convs are differentiated."""
     if data_shape[0] == 28:
         gen_cls, disc_cls = DCGAN28Generator, DCGAN28Discriminator
     else:
         gen_cls, disc_cls = DCGANGenerator, DCGANDiscriminator
     shape = tuple(data_shape)
     return (
-        gen_cls(shape, g_width, num_classes=num_classes, dtype=dtype, upsample=upsample),
-        disc_cls(shape, d_width, num_classes=num_classes, dtype=dtype, opts=d_opts or DOptions()),
+        gen_cls(shape, g_width, num_classes, dtype=dtype, upsample=upsample, conv_grads=conv_grads),
+        disc_cls(shape, d_width, num_classes, dtype, d_opts or DOptions(), conv_grads),
     )

@@ -9,9 +9,9 @@ k ≡ r + P (mod s) of the kernel, where P is the PyTorch padding. So one stride
 producing s²·features channels, whose kernel holds each phase's taps at their offsets (zeros
 elsewhere), followed by a depth-to-space shuffle, gives exactly the same function.
 
-`SubpixelConvTranspose` has the parameter tree of `nn.ConvTranspose(..., transpose_kernel=True)`
-(a `kernel` of shape (kh, kw, features, in_features), optional `bias`, same initializers), and
-re-indexes the kernel at apply time: checkpoints and ported weights work with either layer.
+The layer `gan_jax.models.conv_layers.SubpixelConvTranspose` has the parameter tree of
+`nn.ConvTranspose(..., transpose_kernel=True)` and re-indexes the kernel at apply time:
+checkpoints and ported weights work with either layer.
 
 Derivation (one spatial axis; kernel size K, stride s, lax padding (lo, hi) of the dilated
 input, P = K - 1 - lo): `lax.conv_transpose(transpose_kernel=True)` computes
@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -103,13 +102,22 @@ def subpixel_kernel(kernel: jax.Array, taps_h: np.ndarray, taps_w: np.ndarray) -
     return v.reshape(th, tw, in_ch, ph * pw * out_ch)
 
 
-def _conv(x: jax.Array, kernel: jax.Array, pad_h, pad_w, precision: Any) -> jax.Array:
+def _phase_taps(phase: list[tuple[int, int]]) -> slice:
+    """A phase's taps in offset order as one slice of the kernel axis: the taps k of a phase
+    are congruent mod the stride and t ascending means k descending, so a reversed strided
+    slice (cheap to fuse, unlike the gather of `subpixel_kernel`)."""
+    taps = [k for _, k in phase]
+    step = taps[1] - taps[0] if len(taps) > 1 else -1
+    return slice(taps[0], taps[-1] - 1 if taps[-1] > 0 else None, step)
+
+
+def _conv(x, kernel, pad_h, pad_w, precision: Any, kernel_spec: str = "HWIO") -> jax.Array:
     return lax.conv_general_dilated(
         x,
         kernel,
         window_strides=(1, 1),
         padding=(pad_h, pad_w),
-        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        dimension_numbers=("NHWC", kernel_spec, "NHWC"),
         precision=precision,
     )
 
@@ -143,12 +151,10 @@ def conv_transpose_subpixel(
         for ph in plan_h.phases:
             row = []
             for pw in plan_w.phases:
-                taps_h = np.array([[k for _, k in ph]], np.int32).T
-                taps_w = np.array([[k for _, k in pw]], np.int32).T
-                sub = subpixel_kernel(kernel, taps_h, taps_w)
+                sub = kernel[_phase_taps(ph), _phase_taps(pw)]  # (T_h, T_w, out, in)
                 pad_h = plan_h.pad([t for t, _ in ph])
                 pad_w = plan_w.pad([t for t, _ in pw])
-                row.append(_conv(x, sub, pad_h, pad_w, precision))
+                row.append(_conv(x, sub, pad_h, pad_w, precision, "HWOI"))
             rows.append(jnp.stack(row, axis=3))
         y = jnp.stack(rows, axis=2)  # (B, Mh, sh, Mw, sw, out)
     else:
@@ -166,43 +172,3 @@ def conv_transpose_subpixel(
 # phase was 1.5-2x faster than the shared-window conv for 64-256 output channels, and 3x slower
 # for 3 (an RGB output layer: four tiny matmuls).
 SPLIT_MIN_FEATURES = 16
-
-
-class SubpixelConvTranspose(nn.Module):
-    """Drop-in for `nn.ConvTranspose(features, kernel_size, strides, padding,
-    transpose_kernel=True)` on NHWC inputs (2-D), computed by `conv_transpose_subpixel`.
-
-    `split_phases` None picks per layer: one conv per phase when `features` >= 16.
-    """
-
-    features: int
-    kernel_size: Sequence[int]
-    strides: Sequence[int] = (1, 1)
-    padding: Padding = "SAME"
-    use_bias: bool = True
-    dtype: Any = None
-    param_dtype: Any = jnp.float32
-    precision: Any = None
-    split_phases: bool | None = None
-    kernel_init: Any = nn.initializers.lecun_normal()
-    bias_init: Any = nn.initializers.zeros_init()
-
-    @nn.compact
-    def __call__(self, inputs: jax.Array) -> jax.Array:
-        if inputs.ndim != 4:
-            raise ValueError(f"expected NHWC inputs, got shape {inputs.shape}")
-        kernel_shape = (*self.kernel_size, self.features, inputs.shape[-1])
-        kernel = self.param("kernel", self.kernel_init, kernel_shape, self.param_dtype)
-        bias = (
-            self.param("bias", self.bias_init, (self.features,), self.param_dtype)
-            if self.use_bias
-            else None
-        )
-        inputs, kernel, bias = nn.dtypes.promote_dtype(inputs, kernel, bias, dtype=self.dtype)
-        split = self.split_phases
-        if split is None:
-            split = self.features >= SPLIT_MIN_FEATURES
-        y = conv_transpose_subpixel(
-            inputs, kernel, tuple(self.strides), self.padding, self.precision, split
-        )
-        return y if bias is None else y + bias
