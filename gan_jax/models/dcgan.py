@@ -183,8 +183,8 @@ class DCGANGenerator(nn.Module):
             h = up(h)
             h = nn.relu(_bn(train, self.dtype, name=f"up{i}_bn")(h))
             h = concat_label(h, onehot)
-        h = _conv_t(channels, 4, 2, pad, self.dtype, "to_image", self.upsample, self.conv_grads)(h)
-        return jnp.tanh(h).astype(jnp.float32)
+        out = _conv_t(channels, 4, 2, pad, self.dtype, "to_image", self.upsample, self.conv_grads)
+        return jnp.tanh(out(h)).astype(jnp.float32)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -251,10 +251,10 @@ class DCGAN28Generator(nn.Module):
             h = up(h)
             h = _lrelu(_bn(train, self.dtype, name=f"up{i}_bn")(h))
             h = concat_label(h, onehot)
-        h = _conv_t(channels, 5, 2, "SAME", self.dtype, "to_image", self.upsample, self.conv_grads)(
-            h
+        out = _conv_t(
+            channels, 5, 2, "SAME", self.dtype, "to_image", self.upsample, self.conv_grads
         )
-        return jnp.tanh(h).astype(jnp.float32)
+        return jnp.tanh(out(h)).astype(jnp.float32)
 
 
 class DCGAN28Discriminator(nn.Module):
