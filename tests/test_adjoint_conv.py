@@ -15,9 +15,7 @@ import numpy as np
 import pytest
 from jax import lax
 
-from gan_jax import config as config_lib
-from gan_jax import models, xla_cpu
-from gan_jax.errors import ConfigError
+from gan_jax import xla_cpu
 from gan_jax.models import adjoint_conv, dcgan
 from gan_jax.models.conv_layers import StridedConv
 from gan_jax.models.regularized import DOptions
@@ -216,15 +214,6 @@ def test_project_layer_equals_conv_transpose():
     want = ref.apply({"params": {"kernel": kernel}}, z[:, None, None, :])
     assert got.shape == (3, 4, 4, 16)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-
-
-def test_conv_grads_is_validated():
-    config = config_lib.base_config()
-    config.model.conv_grads = "fast"
-    with pytest.raises(ConfigError, match="model.conv_grads"):
-        config_lib.validate(config)
-    with pytest.raises(ConfigError, match="model.conv_grads"):
-        models.build(config.model, (32, 32, 3))
 
 
 def test_xla_flags_are_appended_unless_the_user_chose(monkeypatch):

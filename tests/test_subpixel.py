@@ -131,10 +131,12 @@ def test_whole_generator_same_params_same_function(size, num_classes):
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-4 * scale), grads_s, grads_t)
 
 
-def test_upsample_is_validated():
+@pytest.mark.parametrize("field,bad", [("upsample", "nearest"), ("conv_grads", "fast")])
+def test_conv_choices_are_validated(field, bad):
+    """model.upsample and model.conv_grads (tests/test_adjoint_conv.py) reject unknown values."""
     config = config_lib.base_config()
-    config.model.upsample = "nearest"
-    with pytest.raises(ConfigError, match="model.upsample"):
+    config.model[field] = bad
+    with pytest.raises(ConfigError, match=f"model.{field}"):
         config_lib.validate(config)
-    with pytest.raises(ConfigError, match="model.upsample"):
+    with pytest.raises(ConfigError, match=f"model.{field}"):
         models.build(config.model, (32, 32, 3))
