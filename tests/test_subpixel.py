@@ -16,7 +16,8 @@ from gan_jax.models.conv_layers import SubpixelConvTranspose
 from gan_jax.models.subpixel import conv_transpose_subpixel
 
 # (kernel, stride, padding): the DCGAN geometries (4x4 s2 PyTorch padding=1 = lax (2, 2); the
-# 28-px model's 5x5 s2 SAME), plus VALID, an odd kernel with SAME, stride 3 and asymmetric pads.
+# 28-px model's 5x5 s2 SAME), plus VALID, an odd kernel with SAME, stride 3 and asymmetric pads;
+# the last two give the phase convs paddings that plain XLA:CPU convs get wrong (safe_conv.py).
 GEOMETRIES = [
     (4, 2, ((2, 2), (2, 2))),
     (5, 2, "SAME"),
@@ -24,12 +25,15 @@ GEOMETRIES = [
     (3, 2, "SAME"),
     (3, 3, ((1, 2), (0, 2))),
     (5, 2, ((4, 3), (3, 4))),
+    (4, 2, ((5, 1), (5, 1))),  # padding > kernel - 1: phases with only negative offsets
+    (3, 3, ((0, 4), (0, 4))),
 ]
 
 
-def torch_conv_transpose_f64(x, w, stride, padding):
+def torch_conv_transpose_f64(x, w, stride, padding, g=None):
     """float64 reference from the definition: y[s·i + k - P] += x[i] · W[k] (PyTorch's
-    ConvTranspose2d), with P = K - 1 - lo and the output cropped to lax's length."""
+    ConvTranspose2d), with P = K - 1 - lo and the output cropped to lax's length. With a
+    cotangent `g` of y's shape, also the exact (dx, dW) of <y, g> (the same sums)."""
     x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
     b, h, wd, _ = x.shape
     kh, kw, out_ch, _ = w.shape
@@ -42,6 +46,8 @@ def torch_conv_transpose_f64(x, w, stride, padding):
     out_w = (wd - 1) * stride + 1 + lo_w + hi_w - kw + 1
     ph, pw = kh - 1 - lo_h, kw - 1 - lo_w
     y = np.zeros((b, out_h, out_w, out_ch))
+    g = None if g is None else np.asarray(g, np.float64)
+    dx, dw = np.zeros_like(x), np.zeros_like(w)
     for i in range(h):
         for j in range(wd):
             for a in range(kh):
@@ -49,7 +55,10 @@ def torch_conv_transpose_f64(x, w, stride, padding):
                     n, m = stride * i + a - ph, stride * j + c - pw
                     if 0 <= n < out_h and 0 <= m < out_w:
                         y[:, n, m, :] += x[:, i, j, :] @ w[a, c].T
-    return y
+                        if g is not None:
+                            dx[:, i, j, :] += g[:, n, m, :] @ w[a, c]
+                            dw[a, c] += g[:, n, m, :].T @ x[:, i, j, :]
+    return y if g is None else (y, dx, dw)
 
 
 @pytest.mark.parametrize("split", [False, True])
@@ -59,23 +68,19 @@ def test_forward_and_gradients_match_conv_transpose(kernel, stride, padding, spl
     x = jnp.asarray(rng.normal(size=(2, 5, 6, 3)), jnp.float32)  # odd, non-square sizes
     w = jnp.asarray(rng.normal(size=(kernel, kernel, 4, 3)), jnp.float32)
 
-    def ref(x, w):
-        return lax.conv_transpose(
-            x, w, (stride, stride), padding, transpose_kernel=True, precision="highest"
-        )
-
     def sub(x, w):
         return conv_transpose_subpixel(x, w, (stride, stride), padding, "highest", split)
 
-    y_ref, vjp_ref = jax.vjp(ref, x, w)
     y_sub, vjp_sub = jax.vjp(sub, x, w)
-    expected = torch_conv_transpose_f64(x, w, stride, padding)
-    assert y_ref.shape == y_sub.shape == expected.shape
-    np.testing.assert_allclose(y_ref, expected, atol=1e-4)
-    np.testing.assert_allclose(y_sub, expected, atol=1e-4)
-    cotangent = jnp.asarray(rng.normal(size=y_ref.shape), jnp.float32)
-    for g_sub, g_ref in zip(vjp_sub(cotangent), vjp_ref(cotangent), strict=True):
-        np.testing.assert_allclose(g_sub, g_ref, rtol=1e-4, atol=1e-4)
+    cotangent = jnp.asarray(rng.normal(size=y_sub.shape), jnp.float32)
+    expected = torch_conv_transpose_f64(x, w, stride, padding, cotangent)
+    y_ref = lax.conv_transpose(
+        x, w, (stride, stride), padding, transpose_kernel=True, precision="highest"
+    )
+    np.testing.assert_allclose(y_ref, expected[0], atol=1e-4)  # the reference is lax's meaning
+    for got, want in zip((y_sub, *vjp_sub(cotangent)), expected, strict=True):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("split", [None, False, True])

@@ -23,29 +23,22 @@ kernel of `conv` is the (kh, kw, out, in) kernel of the transposed conv that und
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from gan_jax.models import safe_conv
 from gan_jax.models.subpixel import SPLIT_MIN_FEATURES, conv_transpose_subpixel, transpose_padding
 
 Pads = tuple[tuple[int, int], ...]
-_DN = ("NHWC", "HWIO", "NHWC")
-
-
-def _conv(x: jax.Array, kernel: jax.Array, strides: Sequence[int], pads: Pads, precision: Any):
-    return lax.conv_general_dilated(
-        x, kernel, tuple(strides), pads, dimension_numbers=_DN, precision=precision
-    )
 
 
 def _kernel_grad(x, g, kernel_shape, dtype, strides, pads, precision) -> jax.Array:
     """K(x, g) = d<conv(x, W), g>/dW by XLA's own rule (linear in W: any W gives it)."""
     kernel = jnp.zeros(kernel_shape, dtype)
-    _, vjp = jax.vjp(lambda w: _conv(x, w, strides, pads, precision), kernel)
+    _, vjp = jax.vjp(lambda w: safe_conv.conv(x, w, strides, pads, precision), kernel)
     return vjp(g)[0]
 
 
@@ -80,11 +73,11 @@ def conv(x: jax.Array, kernel: jax.Array, strides: tuple, pads: Pads, precision:
     dx is the sub-pixel transposed conv when x has >= 16 channels (XLA's own rule otherwise:
     it is faster for an RGB input layer).
     """
-    return _conv(x, kernel, strides, pads, precision)
+    return safe_conv.conv(x, kernel, strides, pads, precision)
 
 
 def _conv_fwd(x, kernel, strides, pads, precision):
-    return _conv(x, kernel, strides, pads, precision), (x, kernel)
+    return safe_conv.conv(x, kernel, strides, pads, precision), (x, kernel)
 
 
 def _conv_bwd(strides, pads, precision, residuals, g):
@@ -93,7 +86,7 @@ def _conv_bwd(strides, pads, precision, residuals, g):
         t_pads = _transpose_pads(x.shape, g.shape, kernel.shape, strides, pads)
         dx = conv_transpose_subpixel(g, kernel, strides, t_pads, precision, split_phases=True)
     else:
-        _, vjp = jax.vjp(lambda v: _conv(v, kernel, strides, pads, precision), x)
+        _, vjp = jax.vjp(lambda v: safe_conv.conv(v, kernel, strides, pads, precision), x)
         dx = vjp(g)[0]
     return dx, _kernel_grad(x, g, kernel.shape, kernel.dtype, strides, pads, precision)
 
@@ -125,7 +118,7 @@ def _conv_transpose_bwd(strides, pads, precision, split_phases, residuals, g):
     kh, kw = kernel.shape[:2]
     (lo_h, hi_h), (lo_w, hi_w) = pads
     down = ((kh - 1 - lo_h, kh - 1 - hi_h), (kw - 1 - lo_w, kw - 1 - hi_w))
-    dy = _conv(g, kernel, strides, down, precision)
+    dy = safe_conv.conv(g, kernel, strides, down, precision)
     return dy, _kernel_grad(g, y, kernel.shape, kernel.dtype, strides, down, precision)
 
 

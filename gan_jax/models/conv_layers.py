@@ -16,9 +16,8 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-from jax import lax
 
-from gan_jax.models import adjoint_conv
+from gan_jax.models import adjoint_conv, safe_conv
 from gan_jax.models.subpixel import SPLIT_MIN_FEATURES, Padding, conv_transpose_subpixel
 
 
@@ -54,7 +53,8 @@ class StridedConv(_ConvFields):
 
     `adjoint_grads=True` computes the gradients of a strided conv by the adjoint rules of
     `gan_jax.models.adjoint_conv` (same values, faster on XLA:CPU); stride-1 convs and
-    `adjoint_grads=False` are `lax.conv_general_dilated` under plain autodiff.
+    `adjoint_grads=False` are `lax.conv_general_dilated` under plain autodiff (through
+    `safe_conv.conv`, which avoids an XLA:CPU padding bug).
     """
 
     @nn.compact
@@ -66,14 +66,7 @@ class StridedConv(_ConvFields):
         if self.adjoint_grads and max(strides) > 1:
             y = adjoint_conv.conv(inputs, kernel, strides, pads, self.precision)
         else:
-            y = lax.conv_general_dilated(
-                inputs,
-                kernel,
-                strides,
-                pads,
-                dimension_numbers=("NHWC", "HWIO", "NHWC"),
-                precision=self.precision,
-            )
+            y = safe_conv.conv(inputs, kernel, strides, pads, self.precision)
         return y if bias is None else y + bias
 
 

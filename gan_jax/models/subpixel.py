@@ -29,7 +29,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
+
+from gan_jax.models import safe_conv
 
 Padding = str | Sequence[tuple[int, int]]
 
@@ -111,17 +112,6 @@ def _phase_taps(phase: list[tuple[int, int]]) -> slice:
     return slice(taps[0], taps[-1] - 1 if taps[-1] > 0 else None, step)
 
 
-def _conv(x, kernel, pad_h, pad_w, precision: Any, kernel_spec: str = "HWIO") -> jax.Array:
-    return lax.conv_general_dilated(
-        x,
-        kernel,
-        window_strides=(1, 1),
-        padding=(pad_h, pad_w),
-        dimension_numbers=("NHWC", kernel_spec, "NHWC"),
-        precision=precision,
-    )
-
-
 def conv_transpose_subpixel(
     x: jax.Array,
     kernel: jax.Array,
@@ -154,14 +144,15 @@ def conv_transpose_subpixel(
                 sub = kernel[_phase_taps(ph), _phase_taps(pw)]  # (T_h, T_w, out, in)
                 pad_h = plan_h.pad([t for t, _ in ph])
                 pad_w = plan_w.pad([t for t, _ in pw])
-                row.append(_conv(x, sub, pad_h, pad_w, precision, "HWOI"))
+                row.append(safe_conv.conv(x, sub, (1, 1), (pad_h, pad_w), precision, "HWOI"))
             rows.append(jnp.stack(row, axis=3))
         y = jnp.stack(rows, axis=2)  # (B, Mh, sh, Mw, sw, out)
     else:
         taps_h, window_h = plan_h.union_taps()
         taps_w, window_w = plan_w.union_taps()
         sub = subpixel_kernel(kernel, taps_h, taps_w)
-        y = _conv(x, sub, plan_h.pad(window_h), plan_w.pad(window_w), precision)
+        pads = (plan_h.pad(window_h), plan_w.pad(window_w))
+        y = safe_conv.conv(x, sub, (1, 1), pads, precision)
         y = y.reshape(batch, plan_h.per_phase, plan_w.per_phase, sh, sw, out_ch)
         y = jnp.transpose(y, (0, 1, 3, 2, 4, 5))
     y = y.reshape(batch, plan_h.per_phase * sh, plan_w.per_phase * sw, out_ch)
