@@ -13,18 +13,25 @@ from jax import lax
 from gan_jax.models import safe_conv
 
 
-def conv_f64(x, w, stride, pads, g):
-    """float64 y = conv(x, w) from the definition (zero-pad or crop, then strided windows), and
-    the exact (dx, dW) of <y, g>."""
-    x, w, g = (np.asarray(a, np.float64) for a in (x, w, g))
+def pad_and_crop(pad, x, pads):
+    """A conv's padding by its definition: NHWC `x` zero-padded (`pad` is np.pad or jnp.pad) by
+    the positive parts of `pads`; returns that and the crop by the negative parts."""
     (lo_h, hi_h), (lo_w, hi_w) = pads
-    # Pad by the positive parts, then crop by the negative ones; `keep` maps back to x.
-    padded = np.pad(x, ((0, 0), (max(lo_h, 0), max(hi_h, 0)), (max(lo_w, 0), max(hi_w, 0)), (0, 0)))
+    padded = pad(x, ((0, 0), (max(lo_h, 0), max(hi_h, 0)), (max(lo_w, 0), max(hi_w, 0)), (0, 0)))
     keep = (
         slice(None),
         slice(max(-lo_h, 0), padded.shape[1] - max(-hi_h, 0)),
         slice(max(-lo_w, 0), padded.shape[2] - max(-hi_w, 0)),
     )
+    return padded, keep
+
+
+def conv_f64(x, w, stride, pads, g):
+    """float64 y = conv(x, w) from the definition (zero-pad or crop, then strided windows), and
+    the exact (dx, dW) of <y, g>."""
+    x, w, g = (np.asarray(a, np.float64) for a in (x, w, g))
+    (lo_h, _), (lo_w, _) = pads
+    padded, keep = pad_and_crop(np.pad, x, pads)  # `keep` maps dx back to x below
     xp = padded[keep]
     kh, kw = w.shape[:2]
     oh, ow = (xp.shape[1] - kh) // stride + 1, (xp.shape[2] - kw) // stride + 1
@@ -85,13 +92,11 @@ def test_second_order_matches_explicit_padding(kernel, stride, pad_h, pad_w):
     rng = np.random.default_rng(kernel * 10 + stride)
     x = jnp.asarray(rng.normal(size=(2, 8, 9, 3)), jnp.float32)
     w = jnp.asarray(rng.normal(size=(kernel, kernel, 3, 4)), jnp.float32)
-    (lo_h, hi_h), (lo_w, hi_w) = pads = (pad_h, pad_w)
+    pads = (pad_h, pad_w)
 
     def explicit(x):
-        pos = ((0, 0), (max(lo_h, 0), max(hi_h, 0)), (max(lo_w, 0), max(hi_w, 0)), (0, 0))
-        xp = jnp.pad(x, pos)
-        xp = xp[:, max(-lo_h, 0) : xp.shape[1] - max(-hi_h, 0)]
-        xp = xp[:, :, max(-lo_w, 0) : xp.shape[2] - max(-hi_w, 0)]
+        padded, keep = pad_and_crop(jnp.pad, x, pads)
+        xp = padded[keep]
         dn = ("NHWC", "HWIO", "NHWC")
         return lax.conv_general_dilated(xp, w, (stride, stride), "VALID", dimension_numbers=dn)
 
