@@ -18,8 +18,8 @@ from concurrent.futures import ThreadPoolExecutor
 from absl import app, flags
 
 from experiments.cli import fail, resolve_config_path
-from gan_jax import ablation
 from gan_jax.errors import UserError
+from gan_jax.tools import ablation
 
 _CONFIG = flags.DEFINE_string("config", None, "Config name or path, optionally with :ARG.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Ablation directory (one sub-workdir per run).")

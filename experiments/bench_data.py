@@ -59,7 +59,7 @@ def main(argv: list[str]) -> None:
     if _BATCHES.value < 1 or _TRAIN_STEPS.value < 0:
         fail(f"--batches={_BATCHES.value} must be >= 1 and --train_steps >= 0", 2)
     from gan_jax import config as config_lib
-    from gan_jax.data.bench import pipeline_throughput, train_step_throughput
+    from gan_jax.tools.bench_data import pipeline_throughput, train_step_throughput
 
     config = _CONFIG.value
     try:

@@ -34,8 +34,8 @@ def bench(num: int, size: int, batch: int, weights: str) -> dict:
     import jax
     import numpy as np
 
-    from gan_jax.metrics import inception
-    from gan_jax.metrics.features import extract_features
+    from gan_jax.feature_nets import inception
+    from gan_jax.feature_nets.features import extract_features
 
     path = weights or inception.default_weights_path()
     if weights or os.path.exists(path):

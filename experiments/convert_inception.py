@@ -5,7 +5,7 @@
 
 Prints the SHA-256 of the file it read and whether it starts with the published prefix
 (6726825d), then where it wrote the converted weights (default: the gan_jax cache, where
-`gan_jax.metrics.inception.load_fid_inception()` looks). The output is written atomically: a
+`gan_jax.feature_nets.inception.load_fid_inception()` looks). The output is written atomically: a
 failed conversion leaves nothing behind.
 """
 
@@ -28,8 +28,8 @@ flags.mark_flags_as_required(["src"])
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}; use --src=PATH [--out=PATH]", 2)
-    from gan_jax.metrics import inception
-    from gan_jax.metrics.inception_convert import convert
+    from gan_jax.feature_nets import inception
+    from gan_jax.feature_nets.inception_convert import convert
 
     try:
         result = convert(_SRC.value, _OUT.value or None)

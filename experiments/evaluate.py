@@ -6,7 +6,7 @@
 
 Prints a table of the metrics (`--json`: one JSON object as the last line, with the keys of the
 run's `metrics.json`) and writes them with pictures to `WORKDIR/eval/step_XXXXXX/`. Metrics and
-feature networks default to the run's `config.evals` block; see gan_jax/evaluation.py.
+feature networks default to the run's `config.evals` block; see gan_jax/evaluation/evaluator.py.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from absl import flags  # noqa: E402
 
 from experiments.cli import fail, run_app  # noqa: E402
-from gan_jax.config_io import finite_or_none  # noqa: E402
 from gan_jax.errors import UserError  # noqa: E402
+from gan_jax.platform.files import finite_or_none  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The run folder (or one of its checkpoints).")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: the latest).")
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> None:
         fail(f"unexpected arguments {argv[1:]}; see --help", 2)
     if _NUM.value is not None and _NUM.value < 2:
         fail(f"--num_samples={_NUM.value} must be >= 2", 2)
-    from gan_jax.evaluate_checkpoint import evaluate_checkpoint
+    from gan_jax.evaluation.offline import evaluate_checkpoint
 
     try:
         result = evaluate_checkpoint(

@@ -32,12 +32,12 @@ from typing import NoReturn
 import numpy as np
 
 from experiments.cli import fail
-from gan_jax import latent, viz
-from gan_jax.encoder.train import reconstruction_rows
+from gan_jax import latent, pictures
 from gan_jax.errors import InputError, UserError
-from gan_jax.generator import Generator
 from gan_jax.latent import attributes as attributes_lib
-from gan_jax.restore import resolve_run
+from gan_jax.platform.files import write_bytes_atomic
+from gan_jax.runs.loading import Generator
+from gan_jax.runs.restore import resolve_run
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,13 +72,13 @@ def _scale(gen: Generator, args: argparse.Namespace) -> int:
 
 def _png(path: str, images: np.ndarray, scale: int) -> str:
     """Write (rows, cols, H, W, C) images as one PNG grid."""
-    viz.save_png(np.asarray(viz.grid(images, scale=scale)), path)
+    pictures.save_png(np.asarray(pictures.grid(images, scale=scale)), path)
     return path
 
 
 def _gif(path: str, frames: list[np.ndarray], scale: int) -> str:
     """Write each frame (a row of images (n, H, W, C)) as one GIF frame."""
-    viz.gif([np.asarray(viz.grid(f[None], scale=scale)) for f in frames], path, fps=8)
+    pictures.gif([np.asarray(pictures.grid(f[None], scale=scale)) for f in frames], path, fps=8)
     return path
 
 
@@ -128,12 +128,12 @@ def sample(gen: Generator, args: argparse.Namespace, out: str) -> list[str]:
     path = os.path.join(out, "sample.png")
     if not gen.makes_images:
         points = gen.sample(args.num, args.seed)
-        viz.save_png(viz.scatter_plot(None, points, title=f"{args.num} samples"), path)
+        pictures.save_png(pictures.scatter_plot(None, points, title=f"{args.num} samples"), path)
         return [path]
     images = gen.sample(args.num, args.seed, labels=args.label)
     ncols = gen.num_classes if gen.num_classes and args.label is None else None
-    picture = viz.grid(images, ncols=ncols, scale=_scale(gen, args))
-    viz.save_png(np.asarray(picture), path)
+    picture = pictures.grid(images, ncols=ncols, scale=_scale(gen, args))
+    pictures.save_png(np.asarray(picture), path)
     return [path]
 
 
@@ -186,14 +186,14 @@ def encode(gen: Generator, args: argparse.Namespace, out: str) -> list[str]:
     arrays = {"z": z, "mse": mse, **({"labels": labels} if labels is not None else {})}
     _write_npz(path, arrays)
     print(f"encoded {len(z)} images; mean pixel MSE of the reconstructions {mse.mean():.4f}")
-    rows = reconstruction_rows(inputs.images, recon)
+    rows = pictures.reconstruction_rows(inputs.images, recon)
     return [path, _png(os.path.join(out, "encode.png"), rows, _scale(gen, args))]
 
 
 def _write_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    viz.write_bytes_atomic(buffer.getvalue(), path)
+    write_bytes_atomic(buffer.getvalue(), path)
 
 
 def attributes(gen: Generator, args: argparse.Namespace, out: str) -> list[str]:

@@ -11,7 +11,7 @@ Rerunning the same command on the same workdir resumes from the latest checkpoin
 of `--config.generator_workdir=W` instead of a GAN.
 
 Multi-host (one process per host or GPU, same command on each; see launch/ and
-`gan_jax.distributed`): under SLURM or Open MPI the processes join on their own; elsewhere pass
+`gan_jax.platform.distributed`): under SLURM or Open MPI the processes join on their own; elsewhere pass
 `--coordinator=HOST0:PORT --num_processes=N --process_id=I` (or `--distributed=on` on a TPU pod).
 """
 
@@ -26,9 +26,9 @@ from absl import flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from experiments.cli import fail, run_app  # noqa: E402
-from gan_jax import distributed  # noqa: E402
-from gan_jax.cache import cache_dir  # noqa: E402
 from gan_jax.errors import TrainingDiverged, UserError  # noqa: E402
+from gan_jax.platform import distributed  # noqa: E402
+from gan_jax.platform.cache import cache_dir  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config",
@@ -84,9 +84,9 @@ def main(argv: list[str]) -> None:
         jax.config.update("jax_compilation_cache_dir", _CACHE.value)
     config = _CONFIG.value
     if config.get("task") == "encoder":  # an encoder for a trained generator (DIGITS)
-        from gan_jax.encoder.train import train_encoder as train
+        from gan_jax.encoder.task import train_encoder as train
     else:
-        from gan_jax.train import train_and_evaluate as train
+        from gan_jax.training.loop import train_and_evaluate as train
 
     try:
         metrics = train(config, _WORKDIR.value)

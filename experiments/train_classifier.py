@@ -5,7 +5,7 @@
     python -m experiments.train_classifier --config=mnist_cgan --steps=500 --force
 
 The classifier depends only on the config's `data` section (source, image size, crop, channels,
-labels) and the flags below. A second call finds it in the cache (`gan_jax.cache`) and returns
+labels) and the flags below. A second call finds it in the cache (`gan_jax.platform.cache`) and returns
 at once; `--force` retrains. Prints the held-out accuracy and the cache folder.
 """
 
@@ -20,7 +20,7 @@ from ml_collections import config_flags  # noqa: E402
 
 from experiments.cli import fail, run_app  # noqa: E402
 from gan_jax.errors import UserError  # noqa: E402
-from gan_jax.metrics.classifier_model import ClassifierSettings  # noqa: E402
+from gan_jax.feature_nets.classifier_model import ClassifierSettings  # noqa: E402
 
 _DEFAULTS = ClassifierSettings()
 _CONFIG = config_flags.DEFINE_config_file(
@@ -42,7 +42,7 @@ def main(argv: list[str]) -> None:
     import dataclasses
 
     from gan_jax import config as config_lib
-    from gan_jax.metrics.classifier import get_classifier
+    from gan_jax.feature_nets.classifier import get_classifier
 
     config = _CONFIG.value
     settings = dataclasses.replace(_DEFAULTS, steps=_STEPS.value, batch_size=_BATCH_SIZE.value)

@@ -1,31 +1,49 @@
 """gan_jax: a JAX/Flax research framework for generative adversarial networks.
 
-The pieces, each in its own module: `gan_jax.losses` (swappable GAN objectives),
-`gan_jax.models` (generators and discriminators), `gan_jax.data` (sources), `gan_jax.step` (the
-pure train step), `gan_jax.parallel` (jit-sharded and pmap execution), `gan_jax.train`
-(`train_and_evaluate`, the loop behind `python -m experiments.run`).
+The library is layered; a package imports only from the layers above it in this list (and from
+itself), which `tests/test_layers.py` checks on every module:
+
+  0. `errors`: the error types (user mistakes vs bugs)
+  1. `platform`: processes and devices, XLA:CPU flags, caches, atomic file writes, the console
+  2. `config`: the config schema and its cross-block checks
+  3. `data` (sources, (seed, step)-pure batches), `losses` (swappable GAN objectives),
+     `pictures` (grids, GIFs, matplotlib charts)
+  4. `models` (generators, discriminators, encoders; `models.layers`), `metrics` (pure metric
+     functions)
+  5. `core` (the pure, jit-able train step, state, stabilizers, optimizers; no I/O) and
+     `feature_nets` (InceptionV3, domain classifiers, feature extraction)
+  6. `runs`: the run folder on disk (checkpoints, run files, `gan_jax.load`)
+  7. `evaluation`: the metric registry, the `Evaluator`, offline evaluation of a checkpoint
+  8. `training`: the one training loop, device placement, monitors, history, best checkpoint
+  9. `encoder` and `latent`: tasks and tools built on trained generators
+  10. `tools`: ablations and benchmarks
 
 Importing `gan_jax` is light: nothing here imports TensorFlow (or even JAX). `gan_jax.load`
-(a trained generator for notebooks, `gan_jax.generator`) and the `viz` and `latent` modules are
-imported on first use. Importing it sets two XLA:CPU flags before JAX starts (faster training
-and FID on CPU; `gan_jax.xla_cpu` says which, why, and how to opt out).
+(a trained generator for notebooks), `gan_jax.pictures` and `gan_jax.latent` are imported on
+first use (`gan_jax.viz` is the old name of `gan_jax.pictures`, kept for notebooks). Importing it
+sets two XLA:CPU flags before JAX starts (faster training and FID on CPU;
+`gan_jax.platform.xla_cpu` says which, why, and how to opt out).
 """
 
 import importlib
 from typing import Any
 
-from gan_jax import xla_cpu
+from gan_jax.platform import xla_cpu
 
 __version__ = "0.1.0"
 
 xla_cpu.configure()
 
-_LAZY_MODULES = ("generator", "latent", "viz")
+_LAZY_MODULES = {
+    "latent": "gan_jax.latent",
+    "pictures": "gan_jax.pictures",
+    "viz": "gan_jax.pictures",
+}
 
 
 def __getattr__(name: str) -> Any:
     if name in ("load", "Generator"):
-        return getattr(importlib.import_module("gan_jax.generator"), name)
+        return getattr(importlib.import_module("gan_jax.runs.loading"), name)
     if name in _LAZY_MODULES:
-        return importlib.import_module(f"gan_jax.{name}")
+        return importlib.import_module(_LAZY_MODULES[name])
     raise AttributeError(f"module 'gan_jax' has no attribute {name!r}")

@@ -16,6 +16,7 @@ from gan_jax.errors import ConfigError
 PARALLEL_MODES = ("sharded", "pmap")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
+ENCODER_TASK = "encoder"  # config.task of encoder runs (gan_jax.encoder); GAN configs have none
 
 
 def optimizer_config(
@@ -107,7 +108,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.keep_checkpoints = 3
     c.train.num_samples = 64
 
-    # Stabilizers (gan_jax/stabilizers.py, gan_jax/regularizers.py).
+    # Stabilizers (gan_jax/core/stabilizers.py, gan_jax/core/regularizers.py).
     c.ema_decay = 0.0  # > 0: EMA of G's weights inside the step; samples use it
     c.regularizer = ml_collections.ConfigDict(
         {"name": "none", "weight": 10.0, "interval": 1}  # none | r1 (γ) | gp (λ); lazy interval
@@ -123,7 +124,7 @@ def base_config() -> ml_collections.ConfigDict:
         }
     )
 
-    # Periodic evaluation during training (gan_jax/evaluation.py; `experiments.evaluate` reads
+    # Periodic evaluation during training (gan_jax/evaluation/evaluator.py; `experiments.evaluate` reads
     # the same block). Metrics: fid, kid, is, pr (precision/recall), dc (density/coverage),
     # pixel_chi2, class (conditional accuracy + predicted-label histogram), modes (2-D mixtures);
     # 'auto' picks by domain. Features: classifier (a small CNN trained on the dataset) |

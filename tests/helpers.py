@@ -8,10 +8,10 @@ import sys
 
 import numpy as np
 
-from gan_jax.checkpoint import Checkpointer
-from gan_jax.config_io import save_run_files
 from gan_jax.data import make_source
-from gan_jax.train import build_spec, create_state
+from gan_jax.runs.checkpoint import Checkpointer
+from gan_jax.runs.run_files import save_run_files
+from gan_jax.training.loop import build_spec, create_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import ml_collections
 from ml_collections import config_dict
 
-from gan_jax.config import optimizer_config
+from gan_jax.config import ENCODER_TASK, optimizer_config
 from gan_jax.errors import ConfigError
 
-TASK = "encoder"
+TASK = ENCODER_TASK
 
 
 def encoder_config() -> ml_collections.ConfigDict:

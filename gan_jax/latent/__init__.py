@@ -1,9 +1,10 @@
 """Latent-space tools for a trained generator (`gan_jax.load`): the library behind
 `python -m experiments.latent VERB`.
 
-    from gan_jax import latent, viz
+    from gan_jax import latent
+    from gan_jax import pictures
     g = gan_jax.load("runs/mnist_cgan")
-    viz.grid(latent.class_sweep(g, g.latents(1, seed=3)[0]))
+    pictures.grid(latent.class_sweep(g, g.latents(1, seed=3)[0]))
 
 Modules: `paths` (lerp, slerp, paths through key vectors), `sweeps` (interpolation, class and
 style sweeps, arithmetic, analogy grids), `attributes` (attribute vectors and edits), `inputs`

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gan_jax.errors import InputError
-from gan_jax.viz import write_bytes_atomic
+from gan_jax.platform.files import write_bytes_atomic
 
 if TYPE_CHECKING:  # the latent tools take a loaded generator, without importing JAX
-    from gan_jax.generator import Generator
+    from gan_jax.runs.loading import Generator
 
 
 def attribute_vectors(z: np.ndarray, attributes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from gan_jax.data.preprocess import convert_channels, crop_and_resize, to_model_
 from gan_jax.errors import InputError
 
 if TYPE_CHECKING:  # the latent tools take a loaded generator, without importing JAX
-    from gan_jax.generator import Generator
+    from gan_jax.runs.loading import Generator
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".gif")
 

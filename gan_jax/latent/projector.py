@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from gan_jax import viz
+from gan_jax import pictures
 from gan_jax.errors import InputError
+from gan_jax.platform.files import write_bytes_atomic
 
 CONFIG_FILE = "projector_config.pbtxt"
 TENSORS_FILE = "tensors.tsv"
@@ -49,7 +50,7 @@ def write_projector(
 
     def write(name: str, data: bytes) -> None:
         path = os.path.join(os.fspath(logdir), name)
-        viz.write_bytes_atomic(data, path)
+        write_bytes_atomic(data, path)
         written.append(path)
 
     lines = ["\t".join(f"{v:.6g}" for v in row) for row in z]
@@ -79,10 +80,10 @@ def write_projector(
                 f"sprite; embed at most {(MAX_SPRITE_SIDE // max(h, w)) ** 2} images"
             )
         sprite = np.full((side * h, side * w, 3), 255, np.uint8)  # square, as the projector
-        tiles = viz.image_grid(images, ncols=side, padding=0)  # expects; unused tiles white
+        tiles = pictures.image_grid(images, ncols=side, padding=0)  # expects; unused tiles white
         sprite[: tiles.shape[0]] = tiles
         path = os.path.join(os.fspath(logdir), SPRITE_FILE)
-        viz.save_png(sprite, path)
+        pictures.save_png(sprite, path)
         written.append(path)
         entry += [
             "  sprite {",

@@ -2,7 +2,7 @@
 arithmetic and analogy grids.
 
 Each function takes a loaded `gan_jax.Generator` and returns float images in [-1, 1] laid out
-as the picture shows them, (rows, cols, H, W, C), ready for `gan_jax.viz.grid` (notebooks) or
+as the picture shows them, (rows, cols, H, W, C), ready for `gan_jax.pictures.grids.grid` (notebooks) or
 `save_png` (the `experiments.latent` command line).
 """
 
@@ -17,7 +17,7 @@ from gan_jax.errors import InputError
 from gan_jax.latent import paths
 
 if TYPE_CHECKING:  # the latent tools take a loaded generator, without importing JAX
-    from gan_jax.generator import Generator
+    from gan_jax.runs.loading import Generator
 
 
 def _check_images(gen: Generator) -> None:

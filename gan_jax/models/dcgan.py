@@ -13,10 +13,10 @@ Two families, picked by image size:
 Transposed convs use `transpose_kernel=True`, so each is exactly the adjoint (gradient) of the
 corresponding conv, as in PyTorch and TensorFlow; weights can be ported by axis permutation.
 `upsample='subpixel'` (the default) computes the stride-2 ones as stride-1 convs + depth-to-space
-(`gan_jax.models.subpixel`): the same function and parameter tree, several times faster to
+(`gan_jax.models.layers.subpixel`): the same function and parameter tree, several times faster to
 train on XLA:CPU; `'transpose'` uses `nn.ConvTranspose`. `conv_grads='adjoint'` (the default)
 differentiates D's strided convs and G's sub-pixel layers by their adjoints
-(`gan_jax.models.adjoint_conv`: the same gradients, faster on XLA:CPU); `'autodiff'` leaves
+(`gan_jax.models.layers.adjoint_conv`: the same gradients, faster on XLA:CPU); `'autodiff'` leaves
 them to XLA.
 Weights are drawn from N(0, 0.02) and BN scales from N(1, 0.02), as in the paper.
 
@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 
 from gan_jax.models.conditioning import concat_label, label_onehot
-from gan_jax.models.conv_layers import StridedConv, SubpixelConvTranspose
+from gan_jax.models.layers.conv_layers import StridedConv, SubpixelConvTranspose
 from gan_jax.models.regularized import DOptions, d_dropout, d_layer
 
 POWER_OF_TWO_SIZES = (32, 64, 128)

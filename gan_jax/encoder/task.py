@@ -1,0 +1,326 @@
+"""`train_encoder(config, workdir)`: train an encoder E for a frozen generator G (DIGITS).
+
+E (the discriminator's body with a dense latent head, `gan_jax.models.encoder`) learns
+z = E(x, y) so that G(z, y) reconstructs x: loss = mean (G(E(x)) - x)^2 over pixels, plus
+optionally w * mean (E(G(z)) - z)^2 on generated pairs (`encoder.latent_loss_weight`). G runs
+in inference mode and its weights are an input of the step, never differentiated or updated.
+
+The run folder is self-contained: `WORKDIR/generator/` holds a frozen copy of G's sampling
+weights (with the GAN run's config.json/model.json), taken once when training starts, so the
+encoder always inverts exactly the generator it was trained with even if the GAN run continues
+(or is deleted), and `gan_jax.load(WORKDIR)` gives that generator with `.encode`. Like GAN
+runs, encoder runs checkpoint periodically and resume from the latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from absl import logging
+from flax import struct
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from gan_jax import pictures
+from gan_jax.config import base_config
+from gan_jax.core.optim import make_optimizer
+from gan_jax.data import make_source
+from gan_jax.data.preprocess import to_model_range
+from gan_jax.encoder.config import TASK, validate
+from gan_jax.errors import CheckpointError, ConfigError, DataError, TrainingDiverged
+from gan_jax.models import encoder as model_lib
+from gan_jax.platform.files import write_json_atomic
+from gan_jax.platform.progress import ProgressBar
+from gan_jax.runs import loading as generator_lib
+from gan_jax.runs.checkpoint import Checkpointer
+from gan_jax.runs.restore import checkpoint_steps, pick_step, read_subtrees, resolve_run
+from gan_jax.runs.run_files import CONFIG_FILE, METRICS_FILE, MODEL_FILE, save_run_files
+from gan_jax.training.parallel import select_devices
+
+
+class EncoderState(struct.PyTreeNode):
+    step: jax.Array
+    params: Any
+    batch_stats: Any
+    opt_state: optax.OptState
+
+
+def make_step(
+    encoder: nn.Module,
+    generator: nn.Module,
+    tx: optax.GradientTransformation,
+    latent_dim: int,
+    num_classes: int,
+    latent_loss_weight: float = 0.0,
+):
+    """The pure train step `(state, g_variables, batch, rng) -> (state, metrics)`."""
+
+    def step(state: EncoderState, g_vars: Any, batch: dict[str, jax.Array], rng: jax.Array):
+        key = jax.random.fold_in(rng, state.step)
+        z_key, y_key, dropout_key = jax.random.split(key, 3)
+        x, y = batch["x"], batch.get("y")
+        n = x.shape[0]
+        inputs, labels = x, y
+        if latent_loss_weight > 0:  # generated pairs (G(z), z) ride along in the same E pass
+            z = jax.random.normal(z_key, (n, latent_dim), jnp.float32)
+            y_fake = jax.random.randint(y_key, (n,), 0, num_classes) if num_classes else None
+            inputs = jnp.concatenate([x, generator.apply(g_vars, z, y_fake, train=False)])
+            labels = None if y is None else jnp.concatenate([y, y_fake])
+
+        def loss_fn(params):
+            z_hat, updates = encoder.apply(
+                {"params": params, "batch_stats": state.batch_stats},
+                inputs,
+                labels,
+                train=True,
+                mutable=["batch_stats"],
+                rngs={"dropout": dropout_key},
+            )
+            recon = generator.apply(g_vars, z_hat[:n], y, train=False)
+            metrics = {"pixel_mse": jnp.mean((recon - x) ** 2)}
+            loss = metrics["pixel_mse"]
+            if latent_loss_weight > 0:
+                metrics["latent_mse"] = jnp.mean((z_hat[n:] - z) ** 2)
+                loss = loss + latent_loss_weight * metrics["latent_mse"]
+            return loss, (updates.get("batch_stats", {}), {"loss": loss, **metrics})
+
+        grads, (batch_stats, metrics) = jax.grad(loss_fn, has_aux=True)(state.params)
+        updates, opt_state = tx.update(grads, state.opt_state, state.params)
+        metrics["grad_norm"] = optax.global_norm(grads)
+        new_state = state.replace(
+            step=state.step + 1,
+            params=optax.apply_updates(state.params, updates),
+            batch_stats=batch_stats,
+            opt_state=opt_state,
+        )
+        return new_state, metrics
+
+    return step
+
+
+def _source_generator(config: ml_collections.ConfigDict) -> generator_lib.Generator:
+    run_dir, path_step = resolve_run(config.generator_workdir)
+    if not os.path.exists(os.path.join(run_dir, CONFIG_FILE)):
+        raise ConfigError(
+            f"config.generator_workdir={config.generator_workdir!r} is not a GAN run (no "
+            f"{CONFIG_FILE}); pass the workdir of a finished `experiments.run` GAN run"
+        )
+    with open(os.path.join(run_dir, CONFIG_FILE)) as f:
+        if json.load(f).get("task") == TASK:
+            raise ConfigError(
+                f"config.generator_workdir={config.generator_workdir!r} is an encoder run; "
+                "pass the GAN run's workdir"
+            )
+    gen = generator_lib.load(run_dir, config.generator_step or path_step)
+    if not gen.makes_images:
+        raise ConfigError(
+            f"the generator in {run_dir} makes {gen.data_shape[0]}-D points; encoders are for "
+            "image generators"
+        )
+    return gen
+
+
+def _freeze(gen: generator_lib.Generator, directory: str) -> None:
+    """Copy the generator's run files and sampling weights to `directory` (a mini run)."""
+    for name in (CONFIG_FILE, MODEL_FILE):
+        with open(os.path.join(gen.workdir, name)) as f:
+            write_json_atomic(json.load(f), os.path.join(directory, name))
+    state = {
+        "step": np.asarray(gen.step, np.int32),
+        "g_params": gen.variables["params"],
+        "g_batch_stats": gen.variables.get("batch_stats", {}),
+    }
+    checkpointer = Checkpointer(directory, keep=1)
+    checkpointer.save(gen.step, state)
+    checkpointer.close()
+
+
+def _data_config(config: ml_collections.ConfigDict, gen: generator_lib.Generator):
+    """The generator run's data settings, overridden by the encoder config's set fields."""
+    data = base_config().data
+    for settings in (gen.config.data, config.data):
+        for key, value in settings.items():
+            if key in data and value is not None:
+                data[key] = value
+    return data
+
+
+def _check_data(source: Any, gen: generator_lib.Generator) -> None:
+    if tuple(source.data_shape) != gen.data_shape:
+        raise DataError(
+            f"{source.name} gives images of shape {tuple(source.data_shape)} but the generator "
+            f"makes {gen.data_shape}; set --config.data.image_size / --config.data.channels"
+        )
+    if gen.num_classes and not source.num_classes:
+        raise DataError(
+            f"the generator is conditional ({gen.num_classes} classes) but {source.name} has no "
+            "labels; use the labelled data it was trained on"
+        )
+    if gen.num_classes and source.num_classes > gen.num_classes:
+        raise DataError(
+            f"{source.name} has {source.num_classes} classes but the generator only "
+            f"{gen.num_classes}; use the data it was trained on"
+        )
+
+
+def _global_batch(batch: dict[str, np.ndarray], sharding: NamedSharding) -> dict[str, jax.Array]:
+    """This process's rows of the global batch, assembled into arrays split over the mesh (on
+    one host: the whole batch)."""
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, x), batch)
+
+
+def _pictured_examples(source: Any, num: int, num_classes: int):
+    """(images in [-1, 1], labels or None): the first `num` examples, shown with their
+    reconstructions in every progress picture."""
+    examples = source.read(np.arange(min(num, len(source))))
+    labels = examples["y"].astype(np.int32) if num_classes else None
+    return to_model_range(examples["x"]), labels
+
+
+def _read_metrics(workdir: str, step: int) -> dict[str, float]:
+    path = os.path.join(workdir, METRICS_FILE)
+    if not os.path.exists(path):
+        return {"step": step}
+    with open(path) as f:
+        return json.load(f)
+
+
+def train_encoder(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+    """Train (or resume) the encoder run `config` in `workdir`; return its final metrics."""
+    from clu import metric_writers  # imports TF: keep `import gan_jax` light
+
+    validate(config)
+    workdir = os.path.abspath(workdir)
+    frozen_dir = os.path.join(workdir, generator_lib.GENERATOR_DIR)
+    frozen = bool(checkpoint_steps(frozen_dir))
+    gen = generator_lib.load(frozen_dir) if frozen else _source_generator(config)
+    source = make_source(_data_config(config, gen))
+    _check_data(source, gen)
+    tc, batch_size = config.train, config.data.batch_size
+    mesh = Mesh(np.asarray(select_devices(config.num_devices)), ("data",))
+    if batch_size % mesh.size:
+        raise ConfigError(
+            f"config.data.batch_size={batch_size} is not divisible by the {mesh.size} devices "
+            f"in use; pick a multiple of {mesh.size} or set config.num_devices"
+        )
+
+    os.makedirs(workdir, exist_ok=True)
+    save_run_files(config, workdir, gen.data_shape, gen.num_classes)
+    if not frozen:
+        _freeze(gen, frozen_dir)
+    encoder = model_lib.build_encoder(gen.config.model, gen.data_shape)
+    tx = make_optimizer(config.optimizer, tc.num_steps)
+    checkpointer = Checkpointer(workdir, tc.keep_checkpoints)
+    start = checkpointer.latest_step() or 0
+
+    def init(rng: jax.Array) -> EncoderState:
+        v = model_lib.init_variables(encoder, rng, gen.data_shape, gen.num_classes)
+        zero = jnp.zeros((), jnp.int32)
+        return EncoderState(zero, v["params"], v["batch_stats"], tx.init(v["params"]))
+
+    state = jax.jit(init)(jax.random.PRNGKey(config.seed))
+    if start:
+        state = checkpointer.restore(state)
+        logging.info("Resumed from step %d (%s)", start, checkpointer.directory)
+    elif config.encoder.init_from_discriminator:
+        state = _from_discriminator(state, config, gen)
+    if start >= tc.num_steps:
+        checkpointer.close()
+        logging.info("Already trained for %d steps; nothing to do", start)
+        return _read_metrics(workdir, start)
+
+    replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
+    step_fn = jax.jit(
+        make_step(
+            encoder,
+            gen.module,
+            tx,
+            gen.latent_dim,
+            gen.num_classes,
+            config.encoder.latent_loss_weight,
+        ),
+        in_shardings=(replicated, replicated, sharded, replicated),
+        out_shardings=(replicated, replicated),
+        donate_argnums=0,
+    )
+    g_vars = jax.device_put(gen.variables, replicated)
+    rng = jax.device_put(jax.random.PRNGKey(config.seed + 1), replicated)
+    state = jax.device_put(state, replicated)
+    shown = _pictured_examples(source, tc.num_samples, gen.num_classes)
+    encode = jax.jit(lambda v, x, y: encoder.apply(v, x, y, train=False))
+
+    writer = metric_writers.create_default_writer(
+        workdir, just_logging=jax.process_index() > 0, asynchronous=True
+    )
+    bar = ProgressBar(tc.num_steps, start)
+    step, last, t0 = start, {}, time.time()
+    try:
+        while step < tc.num_steps:
+            batch = source.batch(step, batch_size, config.seed)
+            batch = {"x": batch["x"], **({"y": batch["y"]} if gen.num_classes else {})}
+            state, metrics = step_fn(state, g_vars, _global_batch(batch, sharded), rng)
+            step += 1
+            final = step >= tc.num_steps
+            if step % tc.log_every == 0 or final:
+                last = {k: float(v) for k, v in jax.device_get(metrics).items()}
+                if not np.isfinite(last["loss"]):
+                    raise TrainingDiverged(
+                        f"the encoder loss became non-finite at step {step}; lower "
+                        "--config.optimizer.lr"
+                    )
+                writer.write_scalars(step, last)
+                bar.update(step, last)
+                rate = (step - start) / max(time.time() - t0, 1e-9)
+                logging.info("step %d: %s (%.1f steps/s)", step, last, rate)
+            if step % tc.sample_every == 0 or final:
+                variables = {"params": state.params, "batch_stats": state.batch_stats}
+                recon = gen.sample(z=np.asarray(encode(variables, *shown)), labels=shown[1])
+                last["eval_pixel_mse"] = float(np.mean((recon - shown[0]) ** 2))
+                picture = pictures.image_grid(
+                    pictures.reconstruction_rows(shown[0], recon).reshape((-1, *gen.data_shape)),
+                    ncols=8,
+                )
+                pictures.save_png(picture, os.path.join(workdir, "samples", f"step_{step:06d}.png"))
+                writer.write_images(step, {"reconstructions": picture[None]})
+                writer.write_scalars(step, {"eval_pixel_mse": last["eval_pixel_mse"]})
+            if step % tc.checkpoint_every == 0 or final:
+                checkpointer.save(step, jax.device_get(state))
+    finally:
+        bar.close()
+        writer.flush()
+        checkpointer.close()
+
+    final_metrics = {"step": step, **last}
+    write_json_atomic(final_metrics, os.path.join(workdir, METRICS_FILE))
+    writer.close()
+    return final_metrics
+
+
+def _from_discriminator(
+    state: EncoderState, config: ml_collections.ConfigDict, gen: generator_lib.Generator
+) -> EncoderState:
+    """E's body initialised from the GAN run's discriminator at the generator's step."""
+    run_dir, _ = resolve_run(config.generator_workdir)
+    try:
+        step = pick_step(run_dir, gen.step)
+        saved = read_subtrees(run_dir, step, lambda _: ["d_params", "d_batch_stats"])
+    except CheckpointError as e:
+        raise CheckpointError(
+            f"{e}; or start the encoder from scratch with "
+            "--config.encoder.init_from_discriminator=False"
+        ) from None
+    variables = model_lib.copy_discriminator_body(
+        {"params": state.params, "batch_stats": state.batch_stats},
+        saved["d_params"],
+        saved["d_batch_stats"],
+    )
+    return state.replace(params=variables["params"], batch_stats=variables["batch_stats"])

@@ -1,0 +1,115 @@
+"""A run's metric history and the pictures drawn from it: loss curves and the progress GIF.
+
+Every logged row (`step` plus losses, D outputs, evaluation metrics) is appended to
+`WORKDIR/history.jsonl`. A resumed run first drops the rows past the checkpoint it resumes
+from (they belong to steps that will be trained again), so the history always describes the
+parameters the checkpoints hold. From it:
+
+* `WORKDIR/loss_curves.png`: D and G losses, mean D(x) and D(G(z)) (the torch-faces monitor),
+  the DIGITS pixel-histogram χ², and the evaluation metrics, over the training step;
+* `WORKDIR/progress.gif`: the fixed-noise sample pictures `samples/step_*.png` as an
+  animation (the seeds' training animations), at most `MAX_FRAMES` frames spread evenly.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from gan_jax import pictures
+from gan_jax.platform.distributed import is_primary
+
+HISTORY_FILE = "history.jsonl"
+LOSS_CURVES = "loss_curves.png"
+PROGRESS_GIF = "progress.gif"
+MAX_FRAMES = 100
+_PANELS = (
+    ("losses", ("d_loss", "g_loss")),
+    ("mean D output", ("d_real", "d_fake")),
+    ("pixel histogram chi2", ("pixel_chi2",)),
+    ("Frechet distance", ("fid",)),
+    ("KID", ("kid",)),
+    ("precision / recall", ("precision", "recall")),
+    ("modes", ("modes",)),
+    ("high-quality fraction", ("hq_fraction",)),
+)
+
+
+class History:
+    """Appends metric rows to `WORKDIR/history.jsonl` and plots them."""
+
+    def __init__(self, workdir: str, start_step: int) -> None:
+        self.path = os.path.join(workdir, HISTORY_FILE)
+        self.workdir = workdir
+        self.rows: list[dict[str, Any]] = []
+        if os.path.exists(self.path):
+            with open(self.path) as f:
+                rows = [json.loads(line) for line in f if line.strip()]
+            self.rows = [r for r in rows if r.get("step", 0) <= start_step]
+            if len(self.rows) != len(rows):
+                self._rewrite()
+
+    def _rewrite(self) -> None:
+        if not is_primary():  # multi-process: process 0 writes the run's files
+            return
+        tmp = f"{self.path}.tmp"
+        with open(tmp, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in self.rows)
+        os.replace(tmp, self.path)
+
+    def append(self, step: int, metrics: dict[str, float]) -> None:
+        row = {"step": int(step), **{k: float(v) for k, v in metrics.items()}}
+        self.rows.append(row)
+        if not is_primary():
+            return
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def series(self, key: str) -> tuple[list[float], list[float]]:
+        """(steps, values) of `key`, the latest row winning when a step was logged twice."""
+        by_step = {r["step"]: r[key] for r in self.rows if key in r}
+        steps = sorted(by_step)
+        return steps, [by_step[s] for s in steps]
+
+    def plot(self) -> np.ndarray | None:
+        """Writes `loss_curves.png` (the panels that have data) and returns it; None if empty."""
+        panels = []
+        for title, keys in _PANELS:
+            series = {k: self.series(k) for k in keys}
+            series = {k: v for k, v in series.items() if v[0]}
+            if series:
+                panels.append((title, series))
+        if not panels:
+            return None
+        picture = pictures.line_chart(panels)
+        pictures.save_png(picture, os.path.join(self.workdir, LOSS_CURVES))
+        return picture
+
+
+def sample_frames(workdir: str) -> list[str]:
+    """The progress pictures `samples/step_*.png` in step order."""
+    return sorted(glob.glob(os.path.join(workdir, "samples", "step_*.png")))
+
+
+def progress_gif(workdir: str, fps: float = 4.0) -> str | None:
+    """Writes `progress.gif` from the run's progress pictures; returns its path (None if none)."""
+    frames = sample_frames(workdir)
+    if not frames:
+        return None
+    if len(frames) > MAX_FRAMES:
+        keep = np.unique(np.linspace(0, len(frames) - 1, MAX_FRAMES).round().astype(int))
+        frames = [frames[i] for i in keep]
+    frames_rgb = []
+    for path in frames:
+        with Image.open(path) as im:
+            frames_rgb.append(np.asarray(im.convert("RGB")))
+    if len({p.shape for p in frames_rgb}) > 1:  # e.g. an earlier run with another sample count
+        frames_rgb = [p for p in frames_rgb if p.shape == frames_rgb[-1].shape]
+    path = os.path.join(workdir, PROGRESS_GIF)
+    pictures.gif(frames_rgb, path, fps=fps)
+    return path

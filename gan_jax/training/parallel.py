@@ -1,0 +1,163 @@
+"""Placing the train step on devices: one device, jit + NamedSharding, or jax.pmap.
+
+`Runner` hides the difference from the training loop: it places the state and each batch,
+runs the compiled step, and hands back a host-usable copy of the state for checkpoints and
+sampling. Both multi-device modes reproduce the 1-device trajectory for the same global batch
+(BatchNorm aside, see `gan_jax.core.step`).
+
+- `sharded` (default): `jax.jit` with the state replicated and the batch split over a 1-D
+  `Mesh(devices, ('data',))`; the state buffers are donated. This is JAX's recommended path.
+- `pmap`: `jax.pmap` over the local devices with `axis_name='batch'`; the state carries a leading
+  device axis, which `host_state` strips by reading device 0's shard (no gather).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from gan_jax.core.state import GANState
+from gan_jax.core.step import GANSpec, make_multi_step, make_train_step
+from gan_jax.errors import ConfigError
+
+AXIS = "batch"
+
+
+def select_devices(num_devices: int) -> list[jax.Device]:
+    """The first `num_devices` devices (0 = all); error if more are asked than exist."""
+    devices = jax.devices()
+    if jax.process_count() > 1 and num_devices not in (0, len(devices)):
+        raise ConfigError(
+            f"config.num_devices={num_devices} in a {jax.process_count()}-process run; "
+            "multi-process runs use every device of every process: set --config.num_devices=0"
+        )
+    if num_devices > len(devices):
+        raise ConfigError(
+            f"config.num_devices={num_devices} but only {len(devices)} "
+            f"{devices[0].platform} device(s) exist; set --config.num_devices=0 to use all"
+        )
+    return devices[: num_devices or None]
+
+
+class Runner:
+    """A compiled train step bound to a device layout.
+
+    `step(state, batch, rng)` takes a host batch (numpy) whose leading axis is the global batch,
+    or `(k, global_batch, ...)` when `steps_per_dispatch=k > 1`.
+    """
+
+    def __init__(
+        self,
+        spec: GANSpec,
+        mode: str,
+        devices: list[jax.Device],
+        steps_per_dispatch: int = 1,
+    ) -> None:
+        self.mode = mode
+        self.devices = devices
+        self.num_devices = len(devices)
+        self.multi = steps_per_dispatch > 1
+        if mode == "pmap":
+            step = make_train_step(spec, axis_name=AXIS, num_devices=self.num_devices)
+            step = make_multi_step(step) if self.multi else step
+            self._step = jax.pmap(step, axis_name=AXIS, devices=devices, donate_argnums=0)
+        elif mode == "sharded":
+            self.mesh = Mesh(np.asarray(devices), ("data",))
+            self._replicated = NamedSharding(self.mesh, P())
+            self._data = NamedSharding(self.mesh, P(None, "data") if self.multi else P("data"))
+            step = make_train_step(spec, latent_sharding=NamedSharding(self.mesh, P("data")))
+            step = make_multi_step(step) if self.multi else step
+            self._step = jax.jit(
+                step,
+                in_shardings=(self._replicated, self._data, self._replicated),
+                out_shardings=(self._replicated, self._replicated),
+                donate_argnums=0,
+            )
+        else:
+            raise ConfigError(
+                f"config.parallel={mode!r} is not valid; choose one of: sharded, pmap"
+            )
+
+    def check_batch_size(self, batch_size: int) -> None:
+        """The global batch must split evenly over the devices."""
+        if batch_size % self.num_devices:
+            raise ConfigError(
+                f"config.data.batch_size={batch_size} is not divisible by the {self.num_devices} "
+                f"devices in use; pick a multiple of {self.num_devices} or set config.num_devices"
+            )
+
+    def place_state(self, state: GANState) -> GANState:
+        """Put a (host or single-device) state where the step expects it."""
+        if self.mode == "pmap":
+            n = self.num_devices
+            stacked = jax.tree.map(lambda x: np.broadcast_to(np.asarray(x), (n, *x.shape)), state)
+            return _put_pmap(stacked, self.devices)
+        return jax.device_put(state, self._replicated)
+
+    def place_batch(self, batch: dict[str, np.ndarray]) -> Any:
+        """Split a host batch over the devices.
+
+        In a multi-process run `batch` is this process's rows of the global batch (each process
+        reads its own slice, see `gan_jax.data`); they become one global array.
+        """
+        if self.mode == "pmap":
+            n = self.num_devices // jax.process_count()  # this process's devices
+            axis = 1 if self.multi else 0
+
+            def split(x: np.ndarray) -> np.ndarray:
+                shape = x.shape[:axis] + (n, x.shape[axis] // n) + x.shape[axis + 1 :]
+                return np.ascontiguousarray(np.moveaxis(x.reshape(shape), axis, 0))
+
+            pmap_sharding = NamedSharding(Mesh(np.asarray(self.devices), (AXIS,)), P(AXIS))
+            return _put_process_rows(jax.tree.map(split, batch), pmap_sharding)
+        return _put_process_rows(batch, self._data)
+
+    def place_rng(self, rng: jax.Array) -> jax.Array:
+        if self.mode == "pmap":
+            return _put_pmap(
+                np.broadcast_to(np.asarray(rng), (self.num_devices, *rng.shape)), self.devices
+            )
+        return jax.device_put(rng, self._replicated)
+
+    def step(self, state: GANState, batch: Any, rng: jax.Array) -> tuple[GANState, Any]:
+        return self._step(state, batch, rng)
+
+    def compile(self, state: GANState, batch: Any, rng: jax.Array) -> Any:
+        """The step compiled ahead of time for these placed arguments (`lower().compile()`):
+        callable like `step`, with XLA's `cost_analysis()` (for benchmarks)."""
+        return self._step.lower(state, batch, rng).compile()
+
+    def host_state(self, state: GANState) -> GANState:
+        """A copy of the state without the device axis (pmap) — for saving and sampling."""
+        if self.mode == "pmap":
+            return jax.tree.map(_first_replica, state)
+        return state
+
+    def host_metrics(self, metrics: Any) -> dict[str, float]:
+        """Fetch metrics to Python floats (this syncs with the device)."""
+        if self.mode == "pmap":
+            metrics = jax.tree.map(_first_replica, metrics)
+        return {k: float(v) for k, v in jax.device_get(metrics).items()}
+
+
+def _first_replica(x: jax.Array) -> jax.Array:
+    """Device 0's slice of a pmapped array, without gathering the others."""
+    return x.addressable_shards[0].data.reshape(x.shape[1:])
+
+
+def _put_process_rows(tree: Any, sharding: NamedSharding) -> Any:
+    """Place this process's rows of each array: a device_put in a single-process run, the global
+    array assembled from every process's rows in a multi-process one."""
+    if jax.process_count() == 1:
+        return jax.device_put(tree, sharding)
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, x), tree)
+
+
+def _put_pmap(tree: Any, devices: list[jax.Device]) -> Any:
+    """Place arrays with a leading device axis, one slice per device, as pmap expects."""
+    sharding = NamedSharding(Mesh(np.asarray(devices), (AXIS,)), P(AXIS))
+    return jax.tree.map(lambda x: jax.device_put(np.ascontiguousarray(x), sharding), tree)

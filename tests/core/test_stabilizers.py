@@ -1,0 +1,241 @@
+"""Stabilizers: each changes what it should, checked against hand-computed values."""
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import pytest
+
+from gan_jax import losses, models
+from gan_jax.config import base_config, optimizer_config
+from gan_jax.core import regularizers, stabilizers
+from gan_jax.core.optim import make_optimizer
+from gan_jax.core.state import init_state
+from gan_jax.core.step import GANSpec, make_train_step
+from gan_jax.errors import ConfigError
+from gan_jax.training.loop import build_spec
+from gan_jax.training.parallel import Runner
+
+
+def _model(**kw):
+    base = dict(
+        name="mlp",
+        latent_dim=2,
+        g_width=8,
+        d_width=8,
+        num_layers=1,
+        activation="leaky_relu",
+        output="linear",
+        num_classes=0,
+        dtype="float32",
+    )
+    return ml_collections.ConfigDict({**base, **kw})
+
+
+def _spec(loss="bce", model=None, **kw):
+    g, d = models.build(model or _model(), (2,))
+    opt = optimizer_config(lr=0.05)
+    opt.name = "sgd"
+    return GANSpec(
+        g, d, losses.get(loss), make_optimizer(opt, 10), make_optimizer(opt, 10), latent_dim=2, **kw
+    )
+
+
+def _state(spec, ema=False):
+    return init_state(
+        jax.random.PRNGKey(0),
+        spec.generator,
+        spec.discriminator,
+        spec.g_tx,
+        spec.d_tx,
+        spec.latent_dim,
+        (2,),
+        0,
+        ema=ema,
+    )
+
+
+def _batch(value=0.5, n=8):
+    rng = np.random.default_rng(0)
+    return {"x": (value + 0.1 * rng.standard_normal((n, 2))).astype(np.float32)}
+
+
+def _same(a, b):
+    return all(
+        np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True)
+    )
+
+
+def test_skip_decisions_rule():
+    f = stabilizers.skip_decisions
+    assert [bool(v) for v in f(jnp.array(0.1), jnp.array(0.2), 0.3)] == [True, False]
+    assert [bool(v) for v in f(jnp.array(0.1), jnp.array(0.5), 0.3)] == [False, False]
+    assert [bool(v) for v in f(jnp.array(0.8), jnp.array(0.9), 0.3)] == [False, True]
+    # A margin of 0.5 makes a 0.5/0.5 D both "too good" and "too bad": update both.
+    assert [bool(v) for v in f(jnp.array(0.49), jnp.array(0.51), 0.5)] == [False, False]
+
+
+def test_generator_update_skipped_when_discriminator_is_too_bad():
+    # At init D's errors are ~log 2 = 0.69 > 1 - 0.45: D is "too bad", so G must not move.
+    spec = _spec(skip_margin=0.45)
+    s0 = _state(spec)
+    s1, m = jax.jit(make_train_step(spec))(s0, _batch(), jax.random.PRNGKey(0))
+    assert _same(s0.g_params, s1.g_params) and _same(s0.g_opt_state, s1.g_opt_state)
+    assert not _same(s0.d_params, s1.d_params)
+    assert (int(s1.d_skips), int(s1.g_skips)) == (0, 1)
+    assert float(m["g_skips"]) == 1.0
+
+
+def test_discriminator_update_skipped_when_it_is_too_good():
+    spec = _spec(skip_margin=0.3)
+    s0 = _state(spec)
+    # D(x) = 5 * leaky_relu(x0): real x0 = 3 -> logit 15, fake x0 = -3 -> logit -3: errors
+    # 3e-7 and softplus(-3) = 0.049, both below the margin.
+    d = jax.tree.map(jnp.zeros_like, s0.d_params)
+    d["hidden0"]["kernel"] = d["hidden0"]["kernel"].at[0, 0].set(1.0)
+    d["logit"]["kernel"] = d["logit"]["kernel"].at[0, 0].set(5.0)
+    g = jax.tree.map(jnp.zeros_like, s0.g_params)
+    g["to_data"]["bias"] = jnp.array([-3.0, 0.0])
+    s0 = s0.replace(d_params=d, g_params=g)
+    real = {"x": np.tile(np.array([[3.0, 0.0]], np.float32), (8, 1))}
+    s1, _ = jax.jit(make_train_step(spec))(s0, real, jax.random.PRNGKey(0))
+    assert _same(s0.d_params, s1.d_params)
+    assert int(s1.d_skips) == 1 and int(s1.g_skips) == 0
+
+
+def test_ema_equals_hand_computed_average():
+    spec = _spec(ema_decay=0.9)
+    step = jax.jit(make_train_step(spec))
+    s0 = _state(spec, ema=True)
+    s1, _ = step(s0, _batch(), jax.random.PRNGKey(0))
+    s2, _ = step(s1, _batch(), jax.random.PRNGKey(0))
+    expected = jax.tree.map(
+        lambda p0, p1, p2: 0.9 * (0.9 * p0 + 0.1 * p1) + 0.1 * p2,
+        s0.g_params,
+        s1.g_params,
+        s2.g_params,
+    )
+    for a, b in zip(jax.tree.leaves(expected), jax.tree.leaves(s2.g_ema_params), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert not _same(s2.g_ema_params, s2.g_params)
+
+
+def test_r1_and_gp_equal_hand_computed_gradient_norms():
+    rng = np.random.default_rng(0)
+    real = rng.standard_normal((5, 3)).astype(np.float32)
+    fake = rng.standard_normal((5, 3)).astype(np.float32)
+    eps = rng.uniform(size=5).astype(np.float32)
+
+    def d_fn(x):  # D(x) = Σ x² per example: ∇ₓD = 2x
+        return jnp.sum(x**2, axis=1)
+
+    r1 = regularizers.r1_penalty(d_fn, jnp.asarray(real))
+    np.testing.assert_allclose(r1, np.mean(np.sum((2 * real) ** 2, axis=1)), rtol=1e-5)
+    gp = regularizers.gradient_penalty(d_fn, jnp.asarray(real), jnp.asarray(fake), jnp.asarray(eps))
+    mixed = eps[:, None] * real + (1 - eps[:, None]) * fake
+    expected = np.mean((np.linalg.norm(2 * mixed, axis=1) - 1) ** 2)
+    np.testing.assert_allclose(gp, expected, rtol=1e-5)
+    assert regularizers.penalty_scale("r1", 10.0, 4) == 20.0
+    assert regularizers.penalty_scale("gp", 10.0, 1) == 10.0
+
+
+@pytest.mark.parametrize("name", ["r1", "gp"])
+def test_penalty_in_the_step_and_lazy_interval(name):
+    spec = _spec(
+        loss="wgan" if name == "gp" else "bce", regularizer=name, reg_scale=20.0, reg_interval=2
+    )
+    step = jax.jit(make_train_step(spec))
+    s0 = _state(spec)
+    s1, m0 = step(s0, _batch(), jax.random.PRNGKey(0))
+    s2, m1 = step(s1, _batch(), jax.random.PRNGKey(0))
+    assert float(m0["d_penalty"]) > 0 and float(m1["d_penalty"]) == 0.0
+    plain, _ = jax.jit(make_train_step(dataclasses.replace(spec, regularizer="none")))(
+        s0, _batch(), jax.random.PRNGKey(0)
+    )
+    assert not _same(plain.d_params, s1.d_params)  # the penalty changed D's update
+
+
+def test_adaptive_l2_weight_rule_and_penalty():
+    band = ml_collections.ConfigDict(
+        dict(l2_band_low=0.9, l2_band_high=1.3, l2_step=0.1, l2_max=0.25)
+    )
+    w = jnp.array(0.0)
+    assert float(stabilizers.adapt_l2_weight(w, jnp.array(2.0), band)) == pytest.approx(0.1)
+    assert float(stabilizers.adapt_l2_weight(w, jnp.array(0.5), band)) == 0.0  # clipped at 0
+    assert float(stabilizers.adapt_l2_weight(w, jnp.array(1.0), band)) == 0.0  # inside band
+    assert float(stabilizers.adapt_l2_weight(jnp.array(0.2), jnp.array(2.0), band)) == 0.25
+    params = {"dense": {"kernel": jnp.ones((2, 3)), "bias": jnp.ones(3)}}
+    assert float(stabilizers.l2_of_weights(params)) == 3.0  # ½·6, biases excluded
+
+    spec = _spec(adaptive_l2=band)
+    s1, m = jax.jit(make_train_step(spec))(_state(spec), _batch(), jax.random.PRNGKey(0))
+    g_loss = float(m["g_loss"])
+    expected = 0.1 if g_loss > 1.3 else 0.0
+    assert float(s1.d_l2_weight) == pytest.approx(expected)
+
+
+def test_dropout_and_spectral_norm_in_the_discriminator():
+    g, d = models.build(_model(d_dropout=0.5, d_spectral_norm=True), (2,))
+    x = jnp.ones((4, 2))
+    v = d.init(jax.random.PRNGKey(0), x, train=False)
+    a, _ = d.apply(
+        v, x, train=True, rngs={"dropout": jax.random.PRNGKey(1)}, mutable=["batch_stats"]
+    )
+    b, _ = d.apply(
+        v, x, train=True, rngs={"dropout": jax.random.PRNGKey(2)}, mutable=["batch_stats"]
+    )
+    assert not np.allclose(a, b)  # dropout is active in training
+    np.testing.assert_array_equal(d.apply(v, x, train=False), d.apply(v, x, train=False))
+    # Power iteration converges to the kernel's largest singular value.
+    for _ in range(30):
+        _, upd = d.apply(
+            v, x, train=True, rngs={"dropout": jax.random.PRNGKey(1)}, mutable=["batch_stats"]
+        )
+        v = {"params": v["params"], **upd}
+    kernel = np.asarray(v["params"]["hidden0"]["kernel"])
+    sigma = float(v["batch_stats"]["hidden0_sn"]["hidden0/kernel/sigma"])
+    np.testing.assert_allclose(sigma, np.linalg.svd(kernel, compute_uv=False)[0], rtol=1e-3)
+
+
+def test_clip_value_bounds_each_update():
+    opt = optimizer_config(lr=1.0)
+    opt.name, opt.clip_value = "sgd", 0.1
+    tx = make_optimizer(opt, 10)
+    params = {"w": jnp.zeros(3)}
+    updates, _ = tx.update({"w": jnp.array([5.0, -0.05, -7.0])}, tx.init(params), params)
+    np.testing.assert_allclose(updates["w"], [-0.1, 0.05, 0.1])
+
+
+@pytest.mark.skipif(jax.device_count() < 2, reason="needs 2 (fake) CPU devices")
+def test_wgan_gp_two_devices_match_one_device():
+    spec = _spec(loss="wgan", regularizer="gp", reg_scale=10.0, ema_decay=0.5)
+    batches = [_batch(0.5), _batch(-0.5)]
+    results = []
+    for mode, devices in [("sharded", jax.devices()[:1]), ("pmap", jax.devices()[:2])]:
+        runner = Runner(spec, mode, devices)
+        state = runner.place_state(_state(spec, ema=True))
+        rng = runner.place_rng(jax.random.PRNGKey(3))
+        for b in batches:
+            state, _ = runner.step(state, runner.place_batch(b), rng)
+        results.append(jax.device_get(runner.host_state(state)))
+    for a, b in zip(jax.tree.leaves(results[0]), jax.tree.leaves(results[1]), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_config_errors():
+    config = base_config()
+    config.model.name, config.model.output = "mlp", "linear"
+    config.loss = "wgan"
+    config.balance.skip_margin = 0.3
+    with pytest.raises(ConfigError, match="skip_margin needs a logistic loss"):
+        build_spec(config, (2,))
+    config.loss = "bce"
+    config.regularizer.name = "r3"
+    with pytest.raises(ConfigError, match="regularizer.name='r3'"):
+        build_spec(config, (2,))
+    config.regularizer.name = "none"
+    config.ema_decay = 1.0
+    with pytest.raises(ConfigError, match="ema_decay"):
+        build_spec(config, (2,))
