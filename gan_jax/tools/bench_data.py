@@ -5,7 +5,7 @@ config's prefetch, steps per dispatch and device placement (`Runner.place_batch`
 each batch is on the devices — twice from step 0: the first pass includes reading/decoding every
 file once, the second shows the steady state (for folder sources: with decoded images cached
 when they fit). `train_step_throughput` times the jitted train step on a fixed placed batch.
-`python -m experiments.bench_data` prints both.
+`python -m experiments.bench.data` prints both.
 """
 
 from __future__ import annotations

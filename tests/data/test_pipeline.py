@@ -188,7 +188,7 @@ def test_training_on_a_folder_with_attributes_flips_and_bfloat16(tmp_path):
 
 def run_bench(*args):
     return subprocess.run(
-        [sys.executable, "-m", "experiments.bench_data", *args],
+        [sys.executable, "-m", "experiments.bench.data", *args],
         cwd=ROOT,
         env={**os.environ, "JAX_PLATFORMS": "cpu"},
         capture_output=True,

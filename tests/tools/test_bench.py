@@ -1,10 +1,10 @@
-"""`gan_jax.tools.benchmark` / `python -m experiments.bench`: keys present and sane, flag errors."""
+"""`gan_jax.tools.bench_step` / `python -m experiments.bench`: keys present and sane, flag errors."""
 
 import json
 
 from helpers import run_module, tiny_config, write_npz
 
-from gan_jax.tools.benchmark import benchmark, format_report
+from gan_jax.tools.bench_step import benchmark, format_report
 
 KEYS = ("step_ms_median", "imgs_per_s", "compile_s", "gflops_per_s", "cold_start_s")
 

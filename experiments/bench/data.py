@@ -1,8 +1,8 @@
 """Benchmark a config's input pipeline alone (images/s), and optionally its train step.
 
-    python -m experiments.bench_data --config=mnist_dcgan \
+    python -m experiments.bench.data --config=mnist_dcgan \
         --config.data.source=npz:../shared/data/mnist.npz --train_steps=20
-    python -m experiments.bench_data --config=celeba64 \
+    python -m experiments.bench.data --config=celeba64 \
         --config.data.source=folder:/data/celeba/img_align_celeba --batches=100 --json
 
 The pipeline is timed as the train loop uses it (prefetch, steps per dispatch, placement on the

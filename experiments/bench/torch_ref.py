@@ -2,7 +2,7 @@
 does not depend on, so run it from a separate environment:
 
     python3 -m venv /tmp/venv/torch && /tmp/venv/torch/bin/pip install torch==2.13.0
-    /tmp/venv/torch/bin/python experiments/bench_torch.py --fresh_z
+    /tmp/venv/torch/bin/python experiments/bench/torch_ref.py --fresh_z
 
 It times the same three networks (the layer shapes of gan_jax's celeba64, mnist_dcgan and
 mnist_mlp configs), batch 64, one D step (real + fake, BCE with logits) then one G step

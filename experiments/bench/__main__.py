@@ -10,7 +10,7 @@
 The median is over `--steps` steps after `--warmup` dispatches, each dispatch synchronised;
 with `train.steps_per_dispatch=k` times are per step. `--pipeline_batches=N` also times the
 input pipeline alone. `--json` prints one JSON object as the last line. Set `XLA_FLAGS` in the
-environment to try XLA options. See `gan_jax.tools.benchmark`.
+environment to try XLA options. See `gan_jax.tools.bench_step`.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> None:
     import jax
 
     from gan_jax import config as config_lib
-    from gan_jax.tools.benchmark import benchmark, format_report
+    from gan_jax.tools.bench_step import benchmark, format_report
 
     if _CACHE.value:
         jax.config.update("jax_compilation_cache_dir", _CACHE.value)

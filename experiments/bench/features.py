@@ -1,6 +1,6 @@
 """Time FID feature extraction (TF-legacy resize to 299x299 + the FID InceptionV3) on this host.
 
-    python -m experiments.bench_features [--num=10000] [--size=64] [--batch=50] [--json]
+    python -m experiments.bench.features [--num=10000] [--size=64] [--batch=50] [--json]
 
 Uses the converted published weights when they exist (see experiments/convert_inception.py),
 else random weights: the speed does not depend on the values. Images are random [-1, 1]
