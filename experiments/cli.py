@@ -1,7 +1,8 @@
 """Helpers shared by the command-line entry points (no flags are defined here).
 
 Config names: `--config=NAME[:ARG]` resolves to `experiments/configs/NAME.py[:ARG]`; paths pass
-through. User mistakes print one `error:` line and exit with status 2.
+through. Renamed config fields (`gan_jax.config.RENAMED`) are rewritten to their new names with
+a warning. User mistakes print one `error:` line and exit with status 2.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import NoReturn
 
 from absl import app, flags
 
+from gan_jax.config import RENAMED
 from gan_jax.errors import UserError
 
 CONFIGS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
@@ -36,9 +38,25 @@ def resolve_config_path(value: str) -> str:
     return path + sep + arg
 
 
+def renamed_override(token: str) -> str:
+    """`--config.OLD=V` -> `--config.NEW=V` for a renamed field (`gan_jax.config.RENAMED`),
+    with a warning on stderr; other tokens unchanged."""
+    name, sep, value = token.partition("=")
+    old = name.removeprefix("--config.")
+    if not name.startswith("--config.") or old not in RENAMED:
+        return token
+    new = RENAMED[old]
+    print(
+        f"warning: --config.{old} is now --config.{new}; the old name goes in the next release",
+        file=sys.stderr,
+    )
+    return f"--config.{new}{sep}{value}"
+
+
 def resolve_argv(argv: list[str]) -> list[str]:
-    """Rewrite `--config=NAME` / `--config NAME` in argv to the config file's path."""
-    out = list(argv)
+    """Rewrite `--config=NAME` / `--config NAME` in argv to the config file's path, and renamed
+    config fields to their new names."""
+    out = [renamed_override(token) for token in argv]
     for i, token in enumerate(out):
         if token.startswith("--config="):
             out[i] = "--config=" + resolve_config_path(token.split("=", 1)[1])

@@ -86,7 +86,7 @@ def main(argv: list[str]) -> None:
     if config.get("task") == "encoder":  # an encoder for a trained generator (DIGITS)
         from gan_jax.encoder.task import train_encoder as train
     else:
-        from gan_jax.training.loop import train_and_evaluate as train
+        from gan_jax.training.gan import train_and_evaluate as train
 
     try:
         metrics = train(config, _WORKDIR.value)

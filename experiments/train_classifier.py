@@ -41,13 +41,13 @@ def main(argv: list[str]) -> None:
         fail(f"unexpected arguments {argv[1:]}; overrides look like --config.data.source=...", 2)
     import dataclasses
 
-    from gan_jax import config as config_lib
+    from gan_jax.data import validate as validate_data
     from gan_jax.feature_nets.classifier import get_classifier
 
     config = _CONFIG.value
     settings = dataclasses.replace(_DEFAULTS, steps=_STEPS.value, batch_size=_BATCH_SIZE.value)
     try:
-        config_lib.validate(config)
+        validate_data(config.data)
         clf = get_classifier(
             config.data, cache=_CACHE.value or None, settings=settings, force=_FORCE.value
         )

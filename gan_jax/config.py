@@ -2,20 +2,22 @@
 
 Each file in `experiments/configs/` starts from `base_config()` and overrides what it needs, so
 `--config.x=y` works for every field listed here and a typo fails loudly (the dict is locked).
+Each block is checked by the package that uses it (`data.validate`, `core.optim.validate`,
+`core.stabilizers.validate`, `models.build`, `evaluation.settings.validate`, the task in
+`gan_jax.training`), once, before a run writes anything; the helpers below phrase the errors.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 import ml_collections
 from ml_collections import config_dict
 
 from gan_jax.errors import ConfigError
 
-PARALLEL_MODES = ("sharded", "pmap")
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
-SCHEDULES = ("constant", "linear", "cosine")
 ENCODER_TASK = "encoder"  # config.task of encoder runs (gan_jax.encoder); GAN configs have none
 
 
@@ -47,6 +49,64 @@ def optimizer_config(
     )
 
 
+def stabilizers_config() -> ml_collections.ConfigDict:
+    """Every GAN stabilizer, each one switch (`gan_jax.core.stabilizers`, `core.regularizers`,
+    `models.regularized`); the defaults turn them all off except D's BatchNorm."""
+    return ml_collections.ConfigDict(
+        {
+            "ema_decay": 0.0,  # > 0: EMA of G's weights inside the step; samples use it
+            "regularizer": "none",  # none | r1 (weight = gamma) | gp (weight = lambda)
+            "regularizer_weight": 10.0,
+            "regularizer_interval": 1,  # > 1: lazy regularization (StyleGAN2)
+            "skip_margin": 0.0,  # torch-faces margin-based update skipping (0 = off; seed: 0.3)
+            "adaptive_l2": False,  # adaptive L2 penalty on D driven by G's loss
+            "l2_band_low": 0.9,
+            "l2_band_high": 1.3,
+            "l2_step": 1e-5,
+            "l2_max": 1e-2,
+            "d_spectral_norm": False,  # spectral normalization of every D layer (Miyato 2018)
+            "d_dropout": 0.0,  # dropout after D's hidden activations (the Keras/Torch seeds)
+            "d_batchnorm": True,  # BN in D's hidden blocks (DCGAN); off for exact R1/GP
+        }
+    )
+
+
+# Fields renamed when the stabilizers were grouped (0.1 -> 0.2): old dotted name -> new one. The
+# old names still work for this release, on the command line (`experiments.cli`, with a warning)
+# and in the config.json of runs written before (`migrate`).
+RENAMED = {
+    "ema_decay": "stabilizers.ema_decay",
+    "regularizer.name": "stabilizers.regularizer",
+    "regularizer.weight": "stabilizers.regularizer_weight",
+    "regularizer.interval": "stabilizers.regularizer_interval",
+    **{
+        f"balance.{k}": f"stabilizers.{k}"
+        for k in ("skip_margin", "adaptive_l2", "l2_band_low", "l2_band_high", "l2_step", "l2_max")
+    },
+    **{f"model.{k}": f"stabilizers.{k}" for k in ("d_spectral_norm", "d_dropout", "d_batchnorm")},
+}
+
+
+def migrate(tree: dict[str, Any]) -> dict[str, Any]:
+    """A config as a run wrote it (config.json) with renamed fields moved to their new names.
+
+    A run written before the `stabilizers` block gets one built from its old fields; configs of
+    other tasks (no old field) are returned unchanged. Emptied old blocks are dropped.
+    """
+    out = json.loads(json.dumps(tree))
+    for old, new in RENAMED.items():
+        head, _, leaf = old.rpartition(".")
+        parent = out.get(head) if head else out
+        if not isinstance(parent, dict) or leaf not in parent:
+            continue
+        value = parent.pop(leaf)
+        block, field = new.split(".")
+        out.setdefault(block, {})[field] = value
+        if head and not parent:
+            del out[head]
+    return out
+
+
 def base_config() -> ml_collections.ConfigDict:
     """Defaults shared by every experiment config."""
     c = ml_collections.ConfigDict()
@@ -68,9 +128,6 @@ def base_config() -> ml_collections.ConfigDict:
     # How DCGAN's strided convs are differentiated: adjoint (each one's input gradient by its
     # adjoint layer's fast forward algorithm; same gradients, faster on XLA:CPU) | autodiff (XLA).
     c.model.conv_grads = "adjoint"
-    c.model.d_spectral_norm = False  # spectral normalization of every D layer (Miyato 2018)
-    c.model.d_dropout = 0.0  # dropout after D's hidden activations (the Keras/Torch seeds)
-    c.model.d_batchnorm = True  # BN in D's hidden blocks (DCGAN); off for exact R1/GP
 
     c.loss = "bce"
     # Options of the chosen loss; None = the loss's default. Declared here so that
@@ -108,21 +165,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.train.keep_checkpoints = 3
     c.train.num_samples = 64
 
-    # Stabilizers (gan_jax/core/stabilizers.py, gan_jax/core/regularizers.py).
-    c.ema_decay = 0.0  # > 0: EMA of G's weights inside the step; samples use it
-    c.regularizer = ml_collections.ConfigDict(
-        {"name": "none", "weight": 10.0, "interval": 1}  # none | r1 (γ) | gp (λ); lazy interval
-    )
-    c.balance = ml_collections.ConfigDict(
-        {
-            "skip_margin": 0.0,  # torch-faces margin-based update skipping (0 = off; seed: 0.3)
-            "adaptive_l2": False,  # adaptive L2 penalty on D driven by G's loss
-            "l2_band_low": 0.9,
-            "l2_band_high": 1.3,
-            "l2_step": 1e-5,
-            "l2_max": 1e-2,
-        }
-    )
+    c.stabilizers = stabilizers_config()
 
     # Periodic evaluation during training (gan_jax/evaluation/evaluator.py; `experiments.evaluate` reads
     # the same block). Metrics: fid, kid, is, pr (precision/recall), dc (density/coverage),
@@ -166,72 +209,26 @@ def tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     return config
 
 
-def _choice(value: str, choices: tuple[str, ...], field: str) -> None:
+def choice(value: Any, choices: tuple[Any, ...], field: str) -> None:
+    """ConfigError unless `value` is one of `choices` (`field` is the dotted config name)."""
     if value not in choices:
         raise ConfigError(
             f"config.{field}={value!r} is not valid; choose one of: {', '.join(map(str, choices))}"
         )
 
 
-def _positive(value: int | float, field: str) -> None:
+def positive(value: int | float, field: str) -> None:
+    """ConfigError unless `value` > 0."""
     if value <= 0:
         raise ConfigError(f"config.{field}={value} must be > 0")
 
 
-def validate(config: ml_collections.ConfigDict) -> None:
-    """Check the values no other component checks; raise ConfigError naming field and fix."""
-    _choice(config.parallel, PARALLEL_MODES, "parallel")
-    _choice(config.model.dtype, ("float32", "bfloat16"), "model.dtype")
-    _choice(config.model.upsample, ("subpixel", "transpose"), "model.upsample")
-    _choice(config.model.get("conv_grads", "adjoint"), ("adjoint", "autodiff"), "model.conv_grads")
-    for net in ("g_optimizer", "d_optimizer"):
-        opt = config[net]
-        _choice(opt.name, OPTIMIZERS, f"{net}.name")
-        _choice(opt.schedule, SCHEDULES, f"{net}.schedule")
-        _positive(opt.lr, f"{net}.lr")
-    for field in ("num_steps", "n_critic", "steps_per_dispatch", "log_every", "sample_every"):
-        _positive(config.train[field], f"train.{field}")
-    for field in ("checkpoint_every", "keep_checkpoints", "num_samples"):
-        _positive(config.train[field], f"train.{field}")
-    _positive(config.data.batch_size, "data.batch_size")
-    _choice(config.data.channels, (0, 1, 3), "data.channels")
-    _choice(config.data.labels, ("auto", "subfolders", "none"), "data.labels")
-    _choice(config.data.dtype, ("float32", "bfloat16"), "data.dtype")
-    for field in ("crop", "prefetch", "workers", "cache_mb"):
-        if config.data[field] < 0:
-            raise ConfigError(f"config.data.{field}={config.data[field]} must be >= 0")
-    if config.data.image_size < 0:
-        raise ConfigError(f"config.data.image_size={config.data.image_size} must be >= 0")
-    _positive(config.model.latent_dim, "model.latent_dim")
-    if config.num_devices < 0:
-        raise ConfigError(f"config.num_devices={config.num_devices} must be >= 0 (0 = all devices)")
-    validate_evals(config.evals)
-    spd = config.train.steps_per_dispatch
-    for field in ("num_steps", "log_every", "sample_every", "checkpoint_every"):
-        if config.train[field] % spd:
-            raise ConfigError(
-                f"config.train.{field}={config.train[field]} must be a multiple of "
-                f"config.train.steps_per_dispatch={spd}"
-            )
-    if config.evals.every % spd:
+def non_negative(value: int | float, field: str, meaning: str = "") -> None:
+    """ConfigError unless `value` >= 0; `meaning` explains what 0 does."""
+    if value < 0:
         raise ConfigError(
-            f"config.evals.every={config.evals.every} must be a multiple of "
-            f"config.train.steps_per_dispatch={spd}"
+            f"config.{field}={value} must be >= 0{f' ({meaning})' if meaning else ''}"
         )
-    if config.evals.best_metric and not config.evals.every:
-        raise ConfigError(
-            f"config.evals.best_metric={config.evals.best_metric!r} needs evaluations; "
-            "set --config.evals.every=N"
-        )
-
-
-def validate_evals(evals: ml_collections.ConfigDict) -> None:
-    """Check the `evals` block (metric names are checked where they are resolved)."""
-    if evals.every < 0:
-        raise ConfigError(f"config.evals.every={evals.every} must be >= 0 (0 = no evaluations)")
-    for field in ("num_samples", "num_real", "batch_size"):
-        _positive(evals[field], f"evals.{field}")
-    _choice(evals.features, ("auto", "classifier", "inception"), "evals.features")
 
 
 def apply_variant(

@@ -11,7 +11,7 @@ import numpy as np
 from gan_jax.data import make_source
 from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.run_files import save_run_files
-from gan_jax.training.loop import build_spec, create_state
+from gan_jax.training.gan import build_spec, create_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -52,8 +52,8 @@ def main(argv: list[str]) -> None:
         fail("--batch, --warmup and --pipeline_batches must be >= 0 and --steps >= 1", 2)
     import jax
 
-    from gan_jax import config as config_lib
     from gan_jax.tools.bench_step import benchmark, format_report
+    from gan_jax.training.gan import validate
 
     if _CACHE.value:
         jax.config.update("jax_compilation_cache_dir", _CACHE.value)
@@ -62,7 +62,7 @@ def main(argv: list[str]) -> None:
         with config.unlocked():
             config.data.batch_size = _BATCH.value
     try:
-        config_lib.validate(config)
+        validate(config)
         result = benchmark(config, _STEPS.value, _WARMUP.value, _PIPELINE.value, _T0)
     except UserError as e:
         fail(str(e), 2)

@@ -5,6 +5,18 @@ from __future__ import annotations
 import ml_collections
 import optax
 
+from gan_jax.config import choice, positive
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+def validate(opt: ml_collections.ConfigDict, field: str) -> None:
+    """Check one optimizer block (`g_optimizer`, `d_optimizer`, an encoder's `optimizer`)."""
+    choice(opt.name, OPTIMIZERS, f"{field}.name")
+    choice(opt.schedule, SCHEDULES, f"{field}.schedule")
+    positive(opt.lr, f"{field}.lr")
+
 
 def learning_rate_schedule(opt: ml_collections.ConfigDict, num_updates: int) -> optax.Schedule:
     """Warm-up followed by constant, linear-decay or cosine-decay learning rate."""

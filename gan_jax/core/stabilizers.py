@@ -4,7 +4,7 @@
   errors e_real = E −log σ(D(x)) and e_fake = E −log(1 − σ(D(G(z)))) measured in D's forward
   pass, D's update is skipped when it is too good on both (e_real < m and e_fake < m), G's when
   D is too bad on both (e_real > 1 − m and e_fake > 1 − m); if both would be skipped, both are
-  updated. m = `balance.skip_margin` (0 = off; the seed used 0.3). Needs a logistic loss.
+  updated. m = `stabilizers.skip_margin` (0 = off; the seed used 0.3). Needs a logistic loss.
 - Adaptive L2 penalty on D (same seed): D's loss gains w·½Σ‖W‖² over its weight matrices/kernels;
   after each step w rises by `l2_step` while G's loss is above the band [`l2_band_low`,
   `l2_band_high`] (D is winning) and falls by `l2_step` below it, clipped to [0, `l2_max`].
@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from gan_jax.core import regularizers
 from gan_jax.errors import ConfigError
 
 
@@ -59,19 +60,21 @@ def ema_update(ema: Any, params: Any, decay: float) -> Any:
     return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
 
 
-def validate(config: ml_collections.ConfigDict, logistic: bool) -> None:
-    """Check the stabilizer fields against each other and the loss."""
-    b = config.balance
-    if not 0.0 <= b.skip_margin < 0.5:
-        raise ConfigError(f"config.balance.skip_margin={b.skip_margin} must be in [0, 0.5)")
-    if b.skip_margin > 0 and not logistic:
+def validate(st: ml_collections.ConfigDict, loss_name: str, logistic: bool) -> None:
+    """Check the `stabilizers` block against itself and the loss (its `d_*` fields are checked
+    by `gan_jax.models`, which builds them into the discriminator)."""
+    if not 0.0 <= st.skip_margin < 0.5:
+        raise ConfigError(f"config.stabilizers.skip_margin={st.skip_margin} must be in [0, 0.5)")
+    if st.skip_margin > 0 and not logistic:
         raise ConfigError(
-            f"config.balance.skip_margin needs a logistic loss (bce, bce_smoothed, ...), "
-            f"not {config.loss!r}; set --config.balance.skip_margin=0"
+            f"config.stabilizers.skip_margin needs a logistic loss (bce, bce_smoothed, ...), "
+            f"not {loss_name!r}; set --config.stabilizers.skip_margin=0"
         )
-    if b.adaptive_l2 and not b.l2_band_low <= b.l2_band_high:
+    if st.adaptive_l2 and not st.l2_band_low <= st.l2_band_high:
         raise ConfigError(
-            f"config.balance.l2_band_low={b.l2_band_low} must be <= l2_band_high={b.l2_band_high}"
+            f"config.stabilizers.l2_band_low={st.l2_band_low} must be <= "
+            f"l2_band_high={st.l2_band_high}"
         )
-    if not 0.0 <= config.ema_decay < 1.0:
-        raise ConfigError(f"config.ema_decay={config.ema_decay} must be in [0, 1)")
+    if not 0.0 <= st.ema_decay < 1.0:
+        raise ConfigError(f"config.stabilizers.ema_decay={st.ema_decay} must be in [0, 1)")
+    regularizers.validate(st.regularizer, st.regularizer_weight, st.regularizer_interval)

@@ -290,16 +290,18 @@ def make_train_step(
     return train_step
 
 
-def make_multi_step(train_step: StepFn) -> StepFn:
+def make_multi_step(train_step: Callable[..., tuple[Any, Metrics]]) -> Callable[..., Any]:
     """Run `k` train steps in one dispatch with `lax.scan` over batches stacked on axis 0.
+
+    Works for any task's step `(state, batch, rng, *constants)`.
 
     Small models are dispatch-bound on CPU; scanning amortises the Python/dispatch cost. The
     returned metrics are averaged over the k steps.
     """
 
-    def multi_step(state: GANState, batches: Batch, rng: jax.Array):
+    def multi_step(state: Any, batches: Batch, rng: jax.Array, *constants: Any):
         def body(st, batch):
-            return train_step(st, batch, rng)
+            return train_step(st, batch, rng, *constants)
 
         state, metrics = lax.scan(body, state, batches)
         return state, jax.tree.map(lambda m: jnp.mean(m, axis=0), metrics)

@@ -21,6 +21,7 @@ from typing import Protocol
 import ml_collections
 import numpy as np
 
+from gan_jax.config import choice, non_negative, positive
 from gan_jax.data import mixtures
 from gan_jax.data.arrays import ArraySource, ImageArrays, load_npz
 from gan_jax.data.indexed import Batch, step_batches
@@ -82,6 +83,19 @@ def _process_shard() -> tuple[int, int]:
     import jax
 
     return jax.process_index(), jax.process_count()
+
+
+LABEL_MODES = ("auto", "subfolders", "none")  # config.data.labels
+
+
+def validate(data: ml_collections.ConfigDict) -> None:
+    """Check the `data` block (a GAN config's; the source itself is checked when it opens)."""
+    positive(data.batch_size, "data.batch_size")
+    choice(data.channels, (0, 1, 3), "data.channels")
+    choice(data.labels, LABEL_MODES, "data.labels")
+    choice(data.dtype, ("float32", "bfloat16"), "data.dtype")
+    for field in ("image_size", "crop", "prefetch", "workers", "cache_mb"):
+        non_negative(data[field], f"data.{field}")
 
 
 def make_source(

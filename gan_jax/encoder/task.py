@@ -217,7 +217,9 @@ def train_encoder(config: ml_collections.ConfigDict, workdir: str) -> dict[str, 
     save_run_files(config, workdir, gen.data_shape, gen.num_classes)
     if not frozen:
         _freeze(gen, frozen_dir)
-    encoder = model_lib.build_encoder(gen.config.model, gen.data_shape)
+    encoder = model_lib.build_encoder(
+        gen.config.model, gen.data_shape, gen.config.get("stabilizers")
+    )
     tx = make_optimizer(config.optimizer, tc.num_steps)
     checkpointer = Checkpointer(workdir, tc.keep_checkpoints)
     start = checkpointer.latest_step() or 0

@@ -10,8 +10,8 @@ Config fields (`model.*`): name ('mlp' | 'dcgan'), latent_dim, g_width, d_width,
 'linear'), num_classes (0 = unconditional), dtype ('float32' | 'bfloat16'), upsample (DCGAN G's
 stride-2 transposed convs: 'subpixel' | 'transpose', same function and parameters, see
 `subpixel.py`), conv_grads (how DCGAN's strided convs are differentiated: 'adjoint' |
-'autodiff', same gradients, see `adjoint_conv.py`), and the discriminator stabilizers
-d_spectral_norm, d_dropout, d_batchnorm (see `regularized.py`).
+'autodiff', same gradients, see `adjoint_conv.py`), and the discriminator stabilizers of
+the `stabilizers` block: d_spectral_norm, d_dropout, d_batchnorm (see `regularized.py`).
 """
 
 from collections.abc import Callable, Sequence
@@ -27,7 +27,9 @@ from gan_jax.models.regularized import DOptions
 
 _DTYPES: dict[str, Any] = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
-_Builder = Callable[[ml_collections.ConfigDict, tuple[int, ...], Any], tuple[nn.Module, nn.Module]]
+_Builder = Callable[
+    [ml_collections.ConfigDict, tuple[int, ...], Any, DOptions], tuple[nn.Module, nn.Module]
+]
 
 
 def _choice(config: ml_collections.ConfigDict, field: str, default: str, options) -> str:
@@ -48,19 +50,23 @@ def _int(config: ml_collections.ConfigDict, field: str, minimum: int, default: i
     return value
 
 
-def _d_options(config: ml_collections.ConfigDict) -> DOptions:
-    """Discriminator stabilizers: model.d_spectral_norm, model.d_dropout, model.d_batchnorm."""
-    dropout = config.get("d_dropout", 0.0)
+def d_options(stabilizers: ml_collections.ConfigDict | None) -> DOptions:
+    """The discriminator stabilizers of a config's `stabilizers` block (d_spectral_norm,
+    d_dropout, d_batchnorm); None gives the defaults."""
+    st = stabilizers or {}
+    dropout = st.get("d_dropout", 0.0)
     if not 0.0 <= dropout < 1.0:
-        raise ConfigError(f"model.d_dropout={dropout} must be in [0, 1)")
+        raise ConfigError(f"config.stabilizers.d_dropout={dropout} must be in [0, 1)")
     return DOptions(
-        spectral_norm=bool(config.get("d_spectral_norm", False)),
+        spectral_norm=bool(st.get("d_spectral_norm", False)),
         dropout=float(dropout),
-        batchnorm=bool(config.get("d_batchnorm", True)),
+        batchnorm=bool(st.get("d_batchnorm", True)),
     )
 
 
-def _build_mlp(config: ml_collections.ConfigDict, data_shape: tuple[int, ...], dtype: Any):
+def _build_mlp(
+    config: ml_collections.ConfigDict, data_shape: tuple[int, ...], dtype: Any, opts: DOptions
+):
     num_layers = _int(config, "num_layers", 1, default=1)
     activation = _choice(config, "activation", "leaky_relu", mlp.ACTIVATIONS)
     output = _choice(config, "output", "tanh", mlp.OUTPUTS)
@@ -80,12 +86,14 @@ def _build_mlp(config: ml_collections.ConfigDict, data_shape: tuple[int, ...], d
         activation=activation,
         num_classes=num_classes,
         dtype=dtype,
-        opts=_d_options(config),
+        opts=opts,
     )
     return gen, disc
 
 
-def _build_dcgan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...], dtype: Any):
+def _build_dcgan(
+    config: ml_collections.ConfigDict, data_shape: tuple[int, ...], dtype: Any, opts: DOptions
+):
     supported = ", ".join(str(s) for s in dcgan.SIZES)
     if len(data_shape) != 3 or data_shape[0] != data_shape[1] or data_shape[0] not in dcgan.SIZES:
         raise ConfigError(
@@ -98,7 +106,7 @@ def _build_dcgan(config: ml_collections.ConfigDict, data_shape: tuple[int, ...],
         _int(config, "d_width", 1),
         _int(config, "num_classes", 0, default=0),
         dtype,
-        _d_options(config),
+        opts,
         _choice(config, "upsample", "subpixel", dcgan.UPSAMPLE),
         _choice(config, "conv_grads", "adjoint", dcgan.CONV_GRADS),
     )
@@ -113,9 +121,14 @@ def names() -> list[str]:
 
 
 def build(
-    model_config: ml_collections.ConfigDict, data_shape: Sequence[int]
+    model_config: ml_collections.ConfigDict,
+    data_shape: Sequence[int],
+    stabilizers: ml_collections.ConfigDict | None = None,
 ) -> tuple[nn.Module, nn.Module]:
     """Validates `model_config` and returns unbound (generator, discriminator) modules.
+
+    `stabilizers` is the config's `stabilizers` block; its `d_*` fields shape the discriminator
+    (see `d_options`). The generator does not depend on it.
 
     `data_shape` is (H, W, C) for images or (D,) for vectors. Raises ConfigError (one line,
     naming the bad value and the options) for unknown names, sizes or field values.
@@ -128,4 +141,4 @@ def build(
         raise ConfigError(f"data shape must be (H, W, C) or (D,) with positive sizes, got {shape}")
     _int(model_config, "latent_dim", 1)
     dtype = _DTYPES[_choice(model_config, "dtype", "float32", _DTYPES)]
-    return _BUILDERS[name](model_config, shape, dtype)
+    return _BUILDERS[name](model_config, shape, dtype, d_options(stabilizers))

@@ -61,9 +61,13 @@ class Encoder(nn.Module):
         return z.astype(jnp.float32)
 
 
-def build_encoder(model_config: ml_collections.ConfigDict, data_shape: Sequence[int]) -> Encoder:
+def build_encoder(
+    model_config: ml_collections.ConfigDict,
+    data_shape: Sequence[int],
+    stabilizers: ml_collections.ConfigDict | None = None,
+) -> Encoder:
     """The encoder for the generator described by `model_config` on data of `data_shape`."""
-    _, discriminator = models.build(model_config, data_shape)
+    _, discriminator = models.build(model_config, data_shape, stabilizers)
     return Encoder(body=discriminator, latent_dim=model_config.latent_dim)
 
 

@@ -206,7 +206,8 @@ def _attach_encoder(gen: Generator, run_dir: str, step: int | None) -> None:
     variables = {"params": saved["params"]}
     if saved["batch_stats"]:
         variables["batch_stats"] = saved["batch_stats"]
-    gen.attach_encoder(build_encoder(gen.config.model, gen.data_shape), variables)
+    encoder = build_encoder(gen.config.model, gen.data_shape, gen.config.get("stabilizers"))
+    gen.attach_encoder(encoder, variables)
 
 
 def load(

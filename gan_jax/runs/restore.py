@@ -22,6 +22,7 @@ import orbax.checkpoint as ocp
 from etils import epath
 
 from gan_jax.runs.run_files import CONFIG_FILE, MODEL_FILE
+from gan_jax.config import migrate
 from gan_jax.errors import CheckpointError
 
 CHECKPOINTS = "checkpoints"
@@ -45,7 +46,8 @@ def resolve_run(path: str | os.PathLike) -> tuple[str, int | None]:
 
 
 def read_run_files(run_dir: str) -> tuple[ml_collections.ConfigDict, dict[str, Any]]:
-    """The run's config and its model.json ({data_shape, num_classes})."""
+    """The run's config (renamed fields moved, `gan_jax.config.migrate`) and its model.json
+    ({data_shape, num_classes})."""
     files = {}
     for name in (CONFIG_FILE, MODEL_FILE):
         path = os.path.join(run_dir, name)
@@ -56,7 +58,7 @@ def read_run_files(run_dir: str) -> tuple[ml_collections.ConfigDict, dict[str, A
             )
         with open(path) as f:
             files[name] = json.load(f)
-    return ml_collections.ConfigDict(files[CONFIG_FILE]), files[MODEL_FILE]
+    return ml_collections.ConfigDict(migrate(files[CONFIG_FILE])), files[MODEL_FILE]
 
 
 def checkpoint_steps(run_dir: str) -> list[int]:

@@ -12,6 +12,7 @@ from typing import Any
 import ml_collections
 from absl import logging
 
+from gan_jax.config import migrate
 from gan_jax.platform.distributed import is_primary
 from gan_jax.platform.files import write_json_atomic
 
@@ -44,7 +45,7 @@ def save_run_files(
     path = os.path.join(workdir, CONFIG_FILE)
     if os.path.exists(path):
         with open(path) as f:
-            old = _flatten(json.load(f))
+            old = _flatten(migrate(json.load(f)))
         changed = {
             k: (old.get(k), v)
             for k, v in _flatten(new).items()
@@ -57,9 +58,3 @@ def save_run_files(
         {"data_shape": list(data_shape), "num_classes": num_classes},
         os.path.join(workdir, MODEL_FILE),
     )
-
-
-def load_config(workdir: str) -> ml_collections.ConfigDict:
-    """The config a run in `workdir` was started with."""
-    with open(os.path.join(workdir, CONFIG_FILE)) as f:
-        return ml_collections.ConfigDict(json.load(f))

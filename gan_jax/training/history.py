@@ -16,6 +16,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,9 +29,8 @@ HISTORY_FILE = "history.jsonl"
 LOSS_CURVES = "loss_curves.png"
 PROGRESS_GIF = "progress.gif"
 MAX_FRAMES = 100
-_PANELS = (
-    ("losses", ("d_loss", "g_loss")),
-    ("mean D output", ("d_real", "d_fake")),
+Panel = tuple[str, tuple[str, ...]]  # (title, metric keys drawn in it)
+_EVAL_PANELS: tuple[Panel, ...] = (
     ("pixel histogram chi2", ("pixel_chi2",)),
     ("Frechet distance", ("fid",)),
     ("KID", ("kid",)),
@@ -43,8 +43,9 @@ _PANELS = (
 class History:
     """Appends metric rows to `WORKDIR/history.jsonl` and plots them."""
 
-    def __init__(self, workdir: str, start_step: int) -> None:
+    def __init__(self, workdir: str, start_step: int, panels: Sequence[Panel] = ()) -> None:
         self.path = os.path.join(workdir, HISTORY_FILE)
+        self.panels = (*panels, *_EVAL_PANELS)
         self.workdir = workdir
         self.rows: list[dict[str, Any]] = []
         if os.path.exists(self.path):
@@ -79,7 +80,7 @@ class History:
     def plot(self) -> np.ndarray | None:
         """Writes `loss_curves.png` (the panels that have data) and returns it; None if empty."""
         panels = []
-        for title, keys in _PANELS:
+        for title, keys in self.panels:
             series = {k: self.series(k) for k in keys}
             series = {k: v for k, v in series.items() if v[0]}
             if series:

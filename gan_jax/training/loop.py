@@ -1,111 +1,84 @@
-"""`train_and_evaluate(config, workdir)`: the training loop behind `experiments.run`.
+"""The one training loop: `train(task, workdir)` for every trainable task (GAN, encoder, ...).
 
-Builds data, models, loss and optimizers from the config; resumes from the latest checkpoint
-in `WORKDIR/checkpoints` when there is one; runs the jitted (or pmapped) step; logs metrics
-to TensorBoard and the console with steps/s and ETA; writes progress pictures from a fixed
-noise batch, `loss_curves.png` and `progress.gif` (gan_jax.training.history); runs the periodic
-evaluations of `config.evals` (gan_jax.training.evals); saves checkpoints periodically and at the
-end; writes `WORKDIR/metrics.json`.
+A task (`Task`) gives the loop what differs between tasks: its run files, its initial state, a
+`Runner` (the compiled step placed on the devices), its data source, its pictures and its
+health check. Everything else exists once, here:
+
+* resume from the latest checkpoint in `WORKDIR/checkpoints`, or return at once when the run
+  is finished (rewriting `metrics.json` when a run was killed after its last checkpoint);
+* input batches read ahead and placed on the devices (`gan_jax.data.prefetch`);
+* the schedule: metrics every `train.log_every` steps (TensorBoard, console, `history.jsonl`),
+  pictures every `train.sample_every`, periodic evaluations (`task.evals`), checkpoints every
+  `train.checkpoint_every`, and all of them at the last step;
+* the console: clu's `ReportProgress` (steps/s, ETA; measured from the end of the first dispatch,
+  which includes compilation) and the metric writer's per-interval line;
+* `loss_curves.png`, `progress.gif` and the final `WORKDIR/metrics.json`.
+
+The caller validates the config and builds the task before anything is written, so a bad
+value never leaves a half-made run folder behind.
 """
 
 from __future__ import annotations
 
-import functools
+import abc
 import json
 import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import jax
 import ml_collections
 from absl import logging
 
-from gan_jax import config as config_lib
-from gan_jax import losses, models
-from gan_jax.core import regularizers, stabilizers
-from gan_jax.core.optim import make_optimizer
-from gan_jax.core.state import NET_NAMES, GANState, init_state, param_count
-from gan_jax.core.step import GANSpec
-from gan_jax.data import make_source
 from gan_jax.data.prefetch import device_batches
-from gan_jax.errors import DataError, TrainingDiverged
 from gan_jax.platform.distributed import is_primary
 from gan_jax.platform.files import write_json_atomic
-from gan_jax.platform.progress import ProgressBar
 from gan_jax.runs.checkpoint import Checkpointer
-from gan_jax.runs.run_files import METRICS_FILE, save_run_files
-from gan_jax.training.evals import EvalHook
-from gan_jax.training.history import History, progress_gif
-from gan_jax.training.monitor import Monitor
-from gan_jax.training.parallel import Runner, select_devices
+from gan_jax.runs.run_files import METRICS_FILE
+from gan_jax.training.history import History, Panel, progress_gif
+from gan_jax.training.parallel import Runner
 
 
-def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -> GANSpec:
-    """Networks, loss and optimizers for `config` on data of shape `data_shape`."""
-    generator, discriminator = models.build(config.model, data_shape)
-    options = {k: v for k, v in config.loss_options.to_dict().items() if v is not None}
-    loss = losses.get(config.loss, **options)
-    stabilizers.validate(config, loss.logistic)
-    reg = config.regularizer
-    regularizers.validate(reg.name, reg.weight, reg.interval)
-    num_steps, n_critic = config.train.num_steps, config.train.n_critic
-    return GANSpec(
-        generator=generator,
-        discriminator=discriminator,
-        loss=loss,
-        g_tx=make_optimizer(config.g_optimizer, num_steps),
-        d_tx=make_optimizer(config.d_optimizer, num_steps * n_critic),
-        latent_dim=config.model.latent_dim,
-        num_classes=config.model.num_classes,
-        n_critic=n_critic,
-        ema_decay=config.ema_decay,
-        skip_margin=config.balance.skip_margin,
-        adaptive_l2=config.balance if config.balance.adaptive_l2 else None,
-        regularizer=reg.name,
-        reg_scale=regularizers.penalty_scale(reg.name, reg.weight, reg.interval),
-        reg_interval=reg.interval,
-    )
+class Task(abc.ABC):
+    """What a trainable task gives the loop (see the module docstring).
 
+    Attributes set by subclasses: `config` (its `train`, `data.batch_size`, `data.prefetch` and
+    `seed` fields are read here), `source` (a data source with `iterate`), `runner`, `rng` (the
+    step's base key, on the host), `evals` (a periodic evaluation hook or None) and
+    `chart_panels` (the training panels of `loss_curves.png`).
+    """
 
-def create_state(spec: GANSpec, data_shape: tuple[int, ...], seed: int) -> GANState:
-    """Initialise the state in one jitted call (cheaper than eager init on CPU)."""
-    init = functools.partial(
-        init_state,
-        generator=spec.generator,
-        discriminator=spec.discriminator,
-        g_tx=spec.g_tx,
-        d_tx=spec.d_tx,
-        latent_dim=spec.latent_dim,
-        data_shape=data_shape,
-        num_classes=spec.num_classes,
-        ema=spec.ema_decay > 0,
-    )
-    return jax.jit(init)(jax.random.fold_in(jax.random.PRNGKey(seed), 0))
+    config: ml_collections.ConfigDict
+    source: Any
+    runner: Runner
+    rng: jax.Array
+    evals: Any = None
+    chart_panels: Sequence[Panel] = ()
 
+    @abc.abstractmethod
+    def write_run_files(self, workdir: str) -> None:
+        """Write what rebuilds the run from its folder (config.json, model.json, ...)."""
 
-def _check_labels(config: ml_collections.ConfigDict, source) -> None:
-    wanted = config.model.num_classes
-    if wanted and not source.num_classes:
-        raise DataError(
-            f"config.model.num_classes={wanted} but {source.name} has no labels; "
-            "use a labelled source or set --config.model.num_classes=0"
-        )
-    if wanted and source.num_classes > wanted:
-        raise DataError(
-            f"{source.name} has {source.num_classes} classes but config.model.num_classes="
-            f"{wanted}; set --config.model.num_classes={source.num_classes}"
-        )
+    @abc.abstractmethod
+    def init_state(self) -> Any:
+        """The initial state (a template for restoring a checkpoint)."""
 
+    def fresh_state(self, state: Any) -> Any:
+        """The state a new (not resumed) run starts from; by default `state` itself."""
+        return state
 
-def _check_finite(state: GANState, metrics: dict[str, float]) -> None:
-    bad_step = int(jax.device_get(state.diverged_step).reshape(-1)[0])
-    if bad_step >= 0:
-        net = NET_NAMES[int(jax.device_get(state.diverged_net).reshape(-1)[0])]
-        raise TrainingDiverged(
-            f"the {net} loss became non-finite at step {bad_step} "
-            f"(latest d_loss={metrics.get('d_loss')}, g_loss={metrics.get('g_loss')}); "
-            "lower the learning rates or try another loss"
-        )
+    @abc.abstractmethod
+    def describe(self, state: Any) -> str:
+        """One log line about the networks and the devices."""
+
+    @abc.abstractmethod
+    def check_health(self, state: Any, metrics: dict[str, float]) -> None:
+        """Raise TrainingDiverged when the run has become non-finite."""
+
+    @abc.abstractmethod
+    def pictures(self, step: int, state: Any, writer: Any) -> dict[str, float]:
+        """Write this step's pictures (PNG + TensorBoard); return metrics computed on samples."""
 
 
 def _open_writer(config: ml_collections.ConfigDict, workdir: str, start: int) -> tuple[Any, Any]:
@@ -129,61 +102,51 @@ def _read_metrics(workdir: str) -> dict[str, float]:
         return json.load(f)
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
-    """Train (or resume) the GAN described by `config` in `workdir`; return the final metrics."""
-    config_lib.validate(config)
-    workdir = os.path.abspath(workdir)
-    tc, seed = config.train, config.seed
-    source = make_source(config.data)
-    _check_labels(config, source)
-    spec = build_spec(config, source.data_shape)
-    runner = Runner(
-        spec, config.parallel, select_devices(config.num_devices), tc.steps_per_dispatch
-    )
-    runner.check_batch_size(config.data.batch_size)
+def _report(report: Any, first: int, last: int, t_prev: float, t_now: float) -> None:
+    """Feed steps first..last (one dispatch) to `report` with times spread evenly over the
+    dispatch, so steps/s is right however many steps one dispatch runs."""
+    k = last - first + 1
+    for i, s in enumerate(range(first, last + 1), 1):
+        report(s, t_prev + (t_now - t_prev) * i / k)
 
-    # Before anything is written: a missing feature network stops the run here.
-    evals = (
-        EvalHook(config, source, spec.generator, spec.num_classes, workdir)
-        if config.evals.every
-        else None
-    )
+
+def train(task: Task, workdir: str) -> dict[str, float]:
+    """Train (or resume) `task` in `workdir`; return the final metrics (see module docstring)."""
+    config = task.config
+    tc, runner = config.train, task.runner
+    workdir = os.path.abspath(workdir)
     os.makedirs(workdir, exist_ok=True)
-    save_run_files(config, workdir, source.data_shape, config.model.num_classes)
-    state = create_state(spec, source.data_shape, seed)
-    logging.info(
-        "Generator: %s params; discriminator: %s params; %d %s device(s), mode %s",
-        f"{param_count(state.g_params):,}",
-        f"{param_count(state.d_params):,}",
-        runner.num_devices,
-        jax.devices()[0].platform,
-        runner.mode,
-    )
+    task.write_run_files(workdir)
+    state = task.init_state()
+    logging.info("%s", task.describe(state))
     checkpointer = Checkpointer(workdir, tc.keep_checkpoints)
     start = checkpointer.latest_step() or 0
     if start:
         state = checkpointer.restore(state)
         logging.info("Resumed from step %d (%s)", start, checkpointer.directory)
+    else:
+        state = task.fresh_state(state)
     if start >= tc.num_steps and os.path.exists(os.path.join(workdir, METRICS_FILE)):
         checkpointer.close()
         logging.info("Already trained for %d steps; nothing to do", start)
         return _read_metrics(workdir)
 
-    monitor = Monitor(
-        spec.generator, source, spec.latent_dim, spec.num_classes, tc.num_samples, seed, workdir
-    )
-    history = History(workdir, start)
+    history = History(workdir, start, task.chart_panels)
     writer = report = None
-    bar = ProgressBar(tc.num_steps, start)
-
-    rng = runner.place_rng(jax.random.fold_in(jax.random.PRNGKey(seed), 1))
+    rng = runner.place_rng(task.rng)
     state = runner.place_state(state)
-    k = tc.steps_per_dispatch
+    k = runner.steps_per_dispatch
     batches = device_batches(
-        source, start, config.data.batch_size, seed, k, runner.place_batch, config.data.prefetch
+        task.source,
+        start,
+        config.data.batch_size,
+        config.seed,
+        k,
+        runner.place_batch,
+        config.data.get("prefetch", 2),
     )
     step, metrics, last = start, {}, {}
-    t0 = time.time()
+    t0 = t_prev = time.monotonic()
     try:
         while step < tc.num_steps:
             batch = next(batches)
@@ -192,22 +155,23 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                 writer, report = _open_writer(config, workdir, start)
             step += k
             final = step >= tc.num_steps
-            for s in range(step - k + 1, step + 1):  # PeriodicAction wants every step
-                report(s)
+            t_now = time.monotonic()
+            if step - start > k:  # the first dispatch includes compilation: not a rate
+                _report(report, step - k + 1, step, t_prev, t_now)
+            t_prev = t_now
             if step % tc.log_every == 0 or final:
                 last = runner.host_metrics(metrics)
-                _check_finite(state, last)
+                task.check_health(state, last)
                 writer.write_scalars(step, last)
-                bar.update(step, last)
                 history.append(step, last)
             if step % tc.sample_every == 0 or final:
-                sample_metrics = monitor.write(step, runner.host_state(state), writer)
+                sample_metrics = task.pictures(step, runner.host_state(state), writer)
                 if sample_metrics:
                     writer.write_scalars(step, sample_metrics)
                     last.update(sample_metrics)
                     history.append(step, sample_metrics)
-            if evals is not None and evals.due(step, final):
-                eval_metrics = evals(step, runner.host_state(state), writer)
+            if task.evals is not None and task.evals.due(step, final):
+                eval_metrics = task.evals(step, runner.host_state(state), writer)
                 writer.write_scalars(step, eval_metrics)
                 last.update(eval_metrics)
                 history.append(step, eval_metrics)
@@ -218,19 +182,18 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
                 if is_primary():
                     progress_gif(workdir)
     finally:
-        if evals is not None:
-            evals.close()
+        if task.evals is not None:
+            task.evals.close()
         batches.close()
-        bar.close()
         if writer is not None:
             writer.flush()
         checkpointer.close()
 
-    logging.info("Trained steps %d..%d in %.1fs", start, step, time.time() - t0)
+    logging.info("Trained steps %d..%d in %.1fs", start, step, time.monotonic() - t0)
     if writer is None:
         writer, _ = _open_writer(config, workdir, start)
     if start >= tc.num_steps:  # finished earlier but killed before metrics.json was written
-        last = monitor.write(step, runner.host_state(state), writer)
+        last = task.pictures(step, runner.host_state(state), writer)
     final_metrics = {"step": step, **last}
     write_json_atomic(final_metrics, os.path.join(workdir, METRICS_FILE))
     writer.close()

@@ -13,6 +13,8 @@ sampling. Both multi-device modes reproduce the 1-device trajectory for the same
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -20,11 +22,15 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from gan_jax.core.state import GANState
 from gan_jax.core.step import GANSpec, make_multi_step, make_train_step
+
 from gan_jax.errors import ConfigError
 
+# (axis_name, num_devices, latent_sharding) -> the pure step `(state, batch, rng[, constants])`.
+StepFactory = Callable[[str | None, int, NamedSharding | None], Callable[..., Any]]
+
 AXIS = "batch"
+PARALLEL_MODES = ("sharded", "pmap")  # config.parallel
 
 
 def select_devices(num_devices: int) -> list[jax.Device]:
@@ -44,43 +50,61 @@ def select_devices(num_devices: int) -> list[jax.Device]:
 
 
 class Runner:
-    """A compiled train step bound to a device layout.
+    """A compiled train step bound to a device layout, for any task's step.
 
-    `step(state, batch, rng)` takes a host batch (numpy) whose leading axis is the global batch,
-    or `(k, global_batch, ...)` when `steps_per_dispatch=k > 1`.
+    `make_step(axis_name, num_devices, latent_sharding)` builds the task's pure step; a
+    `GANSpec` stands for `functools.partial(make_train_step, spec)`. `step(state, batch, rng)`
+    takes a placed batch (`place_batch`) whose leading axis is the global batch, or `(k, global_batch, ...)` when
+    `steps_per_dispatch=k > 1`. `constants` (e.g. an encoder's frozen generator weights) are
+    placed once, replicated, and passed to the step as a fourth argument.
     """
 
     def __init__(
         self,
-        spec: GANSpec,
+        make_step: StepFactory | GANSpec,
         mode: str,
         devices: list[jax.Device],
         steps_per_dispatch: int = 1,
+        constants: Any = None,
     ) -> None:
+        if isinstance(make_step, GANSpec):
+            make_step = functools.partial(make_train_step, make_step)
         self.mode = mode
         self.devices = devices
         self.num_devices = len(devices)
+        self.steps_per_dispatch = steps_per_dispatch
         self.multi = steps_per_dispatch > 1
+        args = 3 if constants is None else 4
         if mode == "pmap":
-            step = make_train_step(spec, axis_name=AXIS, num_devices=self.num_devices)
+            step = make_step(AXIS, self.num_devices, None)
             step = make_multi_step(step) if self.multi else step
-            self._step = jax.pmap(step, axis_name=AXIS, devices=devices, donate_argnums=0)
+            self._step = jax.pmap(
+                step,
+                axis_name=AXIS,
+                devices=devices,
+                in_axes=(0, 0, 0, None)[:args],
+                donate_argnums=0,
+            )
+            self._constants = constants
         elif mode == "sharded":
             self.mesh = Mesh(np.asarray(devices), ("data",))
             self._replicated = NamedSharding(self.mesh, P())
             self._data = NamedSharding(self.mesh, P(None, "data") if self.multi else P("data"))
-            step = make_train_step(spec, latent_sharding=NamedSharding(self.mesh, P("data")))
+            step = make_step(None, 1, NamedSharding(self.mesh, P("data")))
             step = make_multi_step(step) if self.multi else step
+            r = self._replicated
             self._step = jax.jit(
                 step,
-                in_shardings=(self._replicated, self._data, self._replicated),
-                out_shardings=(self._replicated, self._replicated),
+                in_shardings=(r, self._data, r, r)[:args],
+                out_shardings=(r, r),
                 donate_argnums=0,
             )
+            self._constants = None if constants is None else jax.device_put(constants, r)
         else:
             raise ConfigError(
                 f"config.parallel={mode!r} is not valid; choose one of: sharded, pmap"
             )
+        self._extra = () if constants is None else (self._constants,)
 
     def check_batch_size(self, batch_size: int) -> None:
         """The global batch must split evenly over the devices."""
@@ -90,7 +114,7 @@ class Runner:
                 f"devices in use; pick a multiple of {self.num_devices} or set config.num_devices"
             )
 
-    def place_state(self, state: GANState) -> GANState:
+    def place_state(self, state: Any) -> Any:
         """Put a (host or single-device) state where the step expects it."""
         if self.mode == "pmap":
             n = self.num_devices
@@ -123,15 +147,15 @@ class Runner:
             )
         return jax.device_put(rng, self._replicated)
 
-    def step(self, state: GANState, batch: Any, rng: jax.Array) -> tuple[GANState, Any]:
-        return self._step(state, batch, rng)
+    def step(self, state: Any, batch: Any, rng: jax.Array) -> tuple[Any, Any]:
+        return self._step(state, batch, rng, *self._extra)
 
-    def compile(self, state: GANState, batch: Any, rng: jax.Array) -> Any:
+    def compile(self, state: Any, batch: Any, rng: jax.Array) -> Any:
         """The step compiled ahead of time for these placed arguments (`lower().compile()`):
         callable like `step`, with XLA's `cost_analysis()` (for benchmarks)."""
-        return self._step.lower(state, batch, rng).compile()
+        return self._step.lower(state, batch, rng, *self._extra).compile()
 
-    def host_state(self, state: GANState) -> GANState:
+    def host_state(self, state: Any) -> Any:
         """A copy of the state without the device axis (pmap) — for saving and sampling."""
         if self.mode == "pmap":
             return jax.tree.map(_first_replica, state)

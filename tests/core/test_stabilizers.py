@@ -15,7 +15,7 @@ from gan_jax.core.optim import make_optimizer
 from gan_jax.core.state import init_state
 from gan_jax.core.step import GANSpec, make_train_step
 from gan_jax.errors import ConfigError
-from gan_jax.training.loop import build_spec
+from gan_jax.training.gan import build_spec
 from gan_jax.training.parallel import Runner
 
 

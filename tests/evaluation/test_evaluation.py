@@ -17,7 +17,7 @@ from gan_jax.errors import ConfigError
 from gan_jax.evaluation import evaluator as evaluation
 from gan_jax.evaluation.evaluator import Evaluator, better, resolve_features, resolve_metrics
 from gan_jax.evaluation.offline import evaluate_checkpoint
-from gan_jax.training.loop import train_and_evaluate
+from gan_jax.training.gan import train_and_evaluate
 
 
 class FakeNet:

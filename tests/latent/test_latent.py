@@ -209,7 +209,7 @@ def test_attribute_vector_moves_images_towards_the_attribute(tmp_path):
 
     from gan_jax.encoder.config import encoder_config, tiny
     from gan_jax.encoder.task import train_encoder
-    from gan_jax.training.loop import train_and_evaluate
+    from gan_jax.training.gan import train_and_evaluate
 
     n, rng = 64, np.random.default_rng(0)
     bright = np.arange(n) % 2

@@ -10,9 +10,9 @@ from helpers import CONFIGS, image_source, tiny_config, write_npz
 
 from gan_jax.errors import ConfigError, DataError
 from gan_jax.runs.checkpoint import Checkpointer
-from gan_jax.runs.run_files import load_config
+from gan_jax.runs.restore import read_run_files
 from gan_jax.training import parallel
-from gan_jax.training.loop import build_spec, create_state, train_and_evaluate
+from gan_jax.training.gan import build_spec, create_state, train_and_evaluate
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -27,7 +27,7 @@ def test_every_config_runs_tiny(name, tmp_path):
     run = tmp_path / "run"
     assert (run / "samples" / "step_000002.png").exists()
     assert json.loads((run / "metrics.json").read_text())["step"] == 2
-    assert load_config(str(run)).loss == config.loss
+    assert read_run_files(str(run))[0].loss == config.loss
     assert os.listdir(run / "checkpoints") == ["2"]
     if name in ("ring8", "grid25"):
         assert {"modes", "hq_fraction", "reverse_kl"} <= set(metrics)

@@ -1,0 +1,200 @@
+"""The GAN task: `train_and_evaluate(config, workdir)`, the function behind `experiments.run`.
+
+`GANTask` builds data, models, loss, optimizers and stabilizers from the config and checks every
+config block (each by the package that uses it) before anything is written; the one training
+loop (`gan_jax.training.loop.train`) then runs it: resume, the jitted (or pmapped) step,
+progress pictures from a fixed noise batch (`training.monitor`), periodic evaluations
+(`training.evals`), checkpoints, history and `metrics.json`.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import jax
+import ml_collections
+
+from gan_jax import config as config_lib
+from gan_jax import data as data_lib
+from gan_jax import losses, models
+from gan_jax.core import optim, regularizers, stabilizers
+from gan_jax.core.state import NET_NAMES, GANState, init_state, param_count
+from gan_jax.core.step import GANSpec
+from gan_jax.errors import ConfigError, DataError, TrainingDiverged
+from gan_jax.evaluation import settings as eval_settings
+from gan_jax.runs.run_files import save_run_files
+from gan_jax.training import loop
+from gan_jax.training.evals import EvalHook
+from gan_jax.training.monitor import Monitor
+from gan_jax.training.parallel import PARALLEL_MODES, Runner, select_devices
+
+CHART_PANELS = (
+    ("losses", ("d_loss", "g_loss")),
+    ("mean D output", ("d_real", "d_fake")),
+)
+_SCHEDULE = ("num_steps", "log_every", "sample_every", "checkpoint_every")
+
+
+def validate_train(config: ml_collections.ConfigDict) -> None:
+    """The `train` block, and the schedule's fit with `steps_per_dispatch` and the evals."""
+    tc = config.train
+    for field in (*_SCHEDULE, "n_critic", "steps_per_dispatch", "keep_checkpoints", "num_samples"):
+        config_lib.positive(tc[field], f"train.{field}")
+    spd = tc.steps_per_dispatch
+    for field, value in [(f"train.{f}", tc[f]) for f in _SCHEDULE] + [
+        ("evals.every", config.evals.every)
+    ]:
+        if value % spd:
+            raise ConfigError(
+                f"config.{field}={value} must be a multiple of "
+                f"config.train.steps_per_dispatch={spd}"
+            )
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """Check every block of a GAN config once, each by the package that uses it; the `model`,
+    `loss` and `stabilizers` blocks are checked when `build_spec` builds them."""
+    config_lib.choice(config.parallel, PARALLEL_MODES, "parallel")
+    if config.num_devices < 0:
+        raise ConfigError(f"config.num_devices={config.num_devices} must be >= 0 (0 = all devices)")
+    data_lib.validate(config.data)
+    for net in ("g_optimizer", "d_optimizer"):
+        optim.validate(config[net], net)
+    eval_settings.validate(config.evals)
+    validate_train(config)
+
+
+def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -> GANSpec:
+    """Networks, loss, optimizers and stabilizers for `config` on data of shape `data_shape`."""
+    st = config.stabilizers
+    generator, discriminator = models.build(config.model, data_shape, st)
+    options = {k: v for k, v in config.loss_options.to_dict().items() if v is not None}
+    loss = losses.get(config.loss, **options)
+    stabilizers.validate(st, config.loss, loss.logistic)
+    num_steps, n_critic = config.train.num_steps, config.train.n_critic
+    return GANSpec(
+        generator=generator,
+        discriminator=discriminator,
+        loss=loss,
+        g_tx=optim.make_optimizer(config.g_optimizer, num_steps),
+        d_tx=optim.make_optimizer(config.d_optimizer, num_steps * n_critic),
+        latent_dim=config.model.latent_dim,
+        num_classes=config.model.num_classes,
+        n_critic=n_critic,
+        ema_decay=st.ema_decay,
+        skip_margin=st.skip_margin,
+        adaptive_l2=st if st.adaptive_l2 else None,
+        regularizer=st.regularizer,
+        reg_scale=regularizers.penalty_scale(
+            st.regularizer, st.regularizer_weight, st.regularizer_interval
+        ),
+        reg_interval=st.regularizer_interval,
+    )
+
+
+def create_state(spec: GANSpec, data_shape: tuple[int, ...], seed: int) -> GANState:
+    """Initialise the state in one jitted call (cheaper than eager init on CPU)."""
+    init = functools.partial(
+        init_state,
+        generator=spec.generator,
+        discriminator=spec.discriminator,
+        g_tx=spec.g_tx,
+        d_tx=spec.d_tx,
+        latent_dim=spec.latent_dim,
+        data_shape=data_shape,
+        num_classes=spec.num_classes,
+        ema=spec.ema_decay > 0,
+    )
+    return jax.jit(init)(jax.random.fold_in(jax.random.PRNGKey(seed), 0))
+
+
+def gan_runner(spec: GANSpec, config: ml_collections.ConfigDict) -> Runner:
+    """The GAN step placed as `config.parallel` and `config.num_devices` say."""
+    return Runner(
+        spec,
+        config.parallel,
+        select_devices(config.num_devices),
+        config.train.steps_per_dispatch,
+    )
+
+
+def _check_labels(config: ml_collections.ConfigDict, source: Any) -> None:
+    wanted = config.model.num_classes
+    if wanted and not source.num_classes:
+        raise DataError(
+            f"config.model.num_classes={wanted} but {source.name} has no labels; "
+            "use a labelled source or set --config.model.num_classes=0"
+        )
+    if wanted and source.num_classes > wanted:
+        raise DataError(
+            f"{source.name} has {source.num_classes} classes but config.model.num_classes="
+            f"{wanted}; set --config.model.num_classes={source.num_classes}"
+        )
+
+
+class GANTask(loop.Task):
+    """A GAN run: everything is built and checked here, before the loop writes anything."""
+
+    chart_panels = CHART_PANELS
+
+    def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
+        validate(config)
+        self.config = config
+        self.source = data_lib.make_source(config.data)
+        _check_labels(config, self.source)
+        self.spec = build_spec(config, self.source.data_shape)
+        self.runner = gan_runner(self.spec, config)
+        self.runner.check_batch_size(config.data.batch_size)
+        self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
+        # A missing feature network stops the run here, before anything is written.
+        self.evals = (
+            EvalHook(config, self.source, self.spec.generator, self.spec.num_classes, workdir)
+            if config.evals.every
+            else None
+        )
+        self._workdir = os.path.abspath(workdir)
+        self._monitor: Monitor | None = None
+
+    def write_run_files(self, workdir: str) -> None:
+        save_run_files(self.config, workdir, self.source.data_shape, self.config.model.num_classes)
+
+    def init_state(self) -> GANState:
+        return create_state(self.spec, self.source.data_shape, self.config.seed)
+
+    def describe(self, state: GANState) -> str:
+        return (
+            f"Generator: {param_count(state.g_params):,} params; discriminator: "
+            f"{param_count(state.d_params):,} params; {self.runner.num_devices} "
+            f"{jax.devices()[0].platform} device(s), mode {self.runner.mode}"
+        )
+
+    def check_health(self, state: GANState, metrics: dict[str, float]) -> None:
+        bad_step = int(jax.device_get(state.diverged_step).reshape(-1)[0])
+        if bad_step >= 0:
+            net = NET_NAMES[int(jax.device_get(state.diverged_net).reshape(-1)[0])]
+            raise TrainingDiverged(
+                f"the {net} loss became non-finite at step {bad_step} "
+                f"(latest d_loss={metrics.get('d_loss')}, g_loss={metrics.get('g_loss')}); "
+                "lower the learning rates or try another loss"
+            )
+
+    def pictures(self, step: int, state: GANState, writer: Any) -> dict[str, float]:
+        if self._monitor is None:
+            tc, spec = self.config.train, self.spec
+            self._monitor = Monitor(
+                spec.generator,
+                self.source,
+                spec.latent_dim,
+                spec.num_classes,
+                tc.num_samples,
+                self.config.seed,
+                self._workdir,
+            )
+        return self._monitor.write(step, state, writer)
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+    """Train (or resume) the GAN described by `config` in `workdir`; return the final metrics."""
+    return loop.train(GANTask(config, workdir), workdir)
