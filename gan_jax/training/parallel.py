@@ -23,7 +23,6 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from gan_jax.core.step import GANSpec, make_multi_step, make_train_step
-
 from gan_jax.errors import ConfigError
 
 # (axis_name, num_devices, latent_sharding) -> the pure step `(state, batch, rng[, constants])`.
