@@ -1,4 +1,5 @@
-"""`train_encoder(config, workdir)`: train an encoder E for a frozen generator G (DIGITS).
+"""The encoder task: `train_encoder(config, workdir)` trains an encoder E for a frozen generator G
+(DIGITS), through the one training loop (`gan_jax.training.loop`).
 
 E (the discriminator's body with a dense latent head, `gan_jax.models.encoder`) learns
 z = E(x, y) so that G(z, y) reconstructs x: loss = mean (G(E(x)) - x)^2 over pixels, plus
@@ -9,14 +10,15 @@ The run folder is self-contained: `WORKDIR/generator/` holds a frozen copy of G'
 weights (with the GAN run's config.json/model.json), taken once when training starts, so the
 encoder always inverts exactly the generator it was trained with even if the GAN run continues
 (or is deleted), and `gan_jax.load(WORKDIR)` gives that generator with `.encode`. Like GAN
-runs, encoder runs checkpoint periodically and resume from the latest checkpoint.
+runs, encoder runs prefetch their batches, checkpoint periodically, resume from the latest
+checkpoint and write `history.jsonl` and `loss_curves.png`; their progress pictures show the
+first `train.num_samples` images above their reconstructions.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import time
 from typing import Any
 
 import flax.linen as nn
@@ -25,26 +27,24 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import optax
-from absl import logging
 from flax import struct
-from jax.sharding import Mesh, NamedSharding
-from jax.sharding import PartitionSpec as P
 
 from gan_jax import pictures
 from gan_jax.config import base_config
 from gan_jax.core.optim import make_optimizer
+from gan_jax.core.state import param_count
 from gan_jax.data import make_source
 from gan_jax.data.preprocess import to_model_range
 from gan_jax.encoder.config import TASK, validate
 from gan_jax.errors import CheckpointError, ConfigError, DataError, TrainingDiverged
 from gan_jax.models import encoder as model_lib
 from gan_jax.platform.files import write_json_atomic
-from gan_jax.platform.progress import ProgressBar
 from gan_jax.runs import loading as generator_lib
 from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.restore import checkpoint_steps, pick_step, read_subtrees, resolve_run
-from gan_jax.runs.run_files import CONFIG_FILE, METRICS_FILE, MODEL_FILE, save_run_files
-from gan_jax.training.parallel import select_devices
+from gan_jax.runs.run_files import CONFIG_FILE, MODEL_FILE, save_run_files
+from gan_jax.training import loop
+from gan_jax.training.parallel import Runner, select_devices
 
 
 class EncoderState(struct.PyTreeNode):
@@ -62,12 +62,14 @@ def make_step(
     num_classes: int,
     latent_loss_weight: float = 0.0,
 ):
-    """The pure train step `(state, g_variables, batch, rng) -> (state, metrics)`."""
+    """The pure train step `(state, batch, rng, g_variables) -> (state, metrics)`; G's
+    variables are a constant input (`Runner(constants=...)`), never differentiated."""
 
-    def step(state: EncoderState, g_vars: Any, batch: dict[str, jax.Array], rng: jax.Array):
+    def step(state: EncoderState, batch: dict[str, jax.Array], rng: jax.Array, g_vars: Any):
         key = jax.random.fold_in(rng, state.step)
         z_key, y_key, dropout_key = jax.random.split(key, 3)
-        x, y = batch["x"], batch.get("y")
+        x = batch["x"]
+        y = batch.get("y") if num_classes else None
         n = x.shape[0]
         inputs, labels = x, y
         if latent_loss_weight > 0:  # generated pairs (G(z), z) ride along in the same E pass
@@ -172,12 +174,6 @@ def _check_data(source: Any, gen: generator_lib.Generator) -> None:
         )
 
 
-def _global_batch(batch: dict[str, np.ndarray], sharding: NamedSharding) -> dict[str, jax.Array]:
-    """This process's rows of the global batch, assembled into arrays split over the mesh (on
-    one host: the whole batch)."""
-    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, x), batch)
-
-
 def _pictured_examples(source: Any, num: int, num_classes: int):
     """(images in [-1, 1], labels or None): the first `num` examples, shown with their
     reconstructions in every progress picture."""
@@ -186,125 +182,98 @@ def _pictured_examples(source: Any, num: int, num_classes: int):
     return to_model_range(examples["x"]), labels
 
 
-def _read_metrics(workdir: str, step: int) -> dict[str, float]:
-    path = os.path.join(workdir, METRICS_FILE)
-    if not os.path.exists(path):
-        return {"step": step}
-    with open(path) as f:
-        return json.load(f)
+class EncoderTask(loop.Task):
+    """An encoder run for the one training loop: built and checked before anything is written."""
+
+    chart_panels = (
+        ("encoder loss", ("loss", "pixel_mse", "latent_mse")),
+        ("reconstruction of the pictured images", ("eval_pixel_mse",)),
+    )
+
+    def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
+        validate(config)
+        self.config = config
+        frozen_dir = os.path.join(os.path.abspath(workdir), generator_lib.GENERATOR_DIR)
+        self._frozen = bool(checkpoint_steps(frozen_dir))
+        gen = generator_lib.load(frozen_dir) if self._frozen else _source_generator(config)
+        self.gen, self._frozen_dir = gen, frozen_dir
+        self.source = make_source(_data_config(config, gen))
+        _check_data(self.source, gen)
+        self.encoder = model_lib.build_encoder(
+            gen.config.model, gen.data_shape, gen.config.get("stabilizers")
+        )
+        self.tx = make_optimizer(config.optimizer, config.train.num_steps)
+        step = make_step(
+            self.encoder,
+            gen.module,
+            self.tx,
+            gen.latent_dim,
+            gen.num_classes,
+            config.encoder.latent_loss_weight,
+        )
+        self.runner = Runner(
+            lambda *_: step,
+            "sharded",
+            select_devices(config.num_devices),
+            constants=gen.variables,
+        )
+        self.runner.check_batch_size(config.data.batch_size)
+        self.rng = jax.random.PRNGKey(config.seed + 1)
+        self._shown = _pictured_examples(self.source, config.train.num_samples, gen.num_classes)
+        self._encode = jax.jit(lambda v, x, y: self.encoder.apply(v, x, y, train=False))
+
+    def write_run_files(self, workdir: str) -> None:
+        save_run_files(self.config, workdir, self.gen.data_shape, self.gen.num_classes)
+        if not self._frozen:
+            _freeze(self.gen, self._frozen_dir)
+
+    def init_state(self) -> EncoderState:
+        gen, tx = self.gen, self.tx
+
+        def init(rng: jax.Array) -> EncoderState:
+            v = model_lib.init_variables(self.encoder, rng, gen.data_shape, gen.num_classes)
+            zero = jnp.zeros((), jnp.int32)
+            return EncoderState(zero, v["params"], v["batch_stats"], tx.init(v["params"]))
+
+        return jax.jit(init)(jax.random.PRNGKey(self.config.seed))
+
+    def fresh_state(self, state: EncoderState) -> EncoderState:
+        if self.config.encoder.init_from_discriminator:
+            return _from_discriminator(state, self.config, self.gen)
+        return state
+
+    def describe(self, state: EncoderState) -> str:
+        return (
+            f"Encoder: {param_count(state.params):,} params for the generator of "
+            f"{self.gen.workdir} (step {self.gen.step}); {self.runner.num_devices} "
+            f"{jax.devices()[0].platform} device(s)"
+        )
+
+    def check_health(self, state: EncoderState, metrics: dict[str, float]) -> None:
+        if not np.isfinite(metrics["loss"]):
+            raise TrainingDiverged(
+                f"the encoder loss became non-finite at step {int(jax.device_get(state.step))}; "
+                "lower --config.optimizer.lr"
+            )
+
+    def pictures(self, step: int, state: EncoderState, writer: Any) -> dict[str, float]:
+        """Reconstructions of the first `train.num_samples` images, under their inputs."""
+        images, labels = self._shown
+        variables = {"params": state.params, "batch_stats": state.batch_stats}
+        recon = self.gen.sample(
+            z=np.asarray(self._encode(variables, images, labels)), labels=labels
+        )
+        rows = pictures.reconstruction_rows(images, recon)
+        picture = pictures.image_grid(rows.reshape((-1, *self.gen.data_shape)), ncols=8)
+        workdir = os.path.dirname(self._frozen_dir)
+        pictures.save_png(picture, os.path.join(workdir, "samples", f"step_{step:06d}.png"))
+        writer.write_images(step, {"reconstructions": picture[None]})
+        return {"eval_pixel_mse": float(np.mean((recon - images) ** 2))}
 
 
 def train_encoder(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     """Train (or resume) the encoder run `config` in `workdir`; return its final metrics."""
-    from clu import metric_writers  # imports TF: keep `import gan_jax` light
-
-    validate(config)
-    workdir = os.path.abspath(workdir)
-    frozen_dir = os.path.join(workdir, generator_lib.GENERATOR_DIR)
-    frozen = bool(checkpoint_steps(frozen_dir))
-    gen = generator_lib.load(frozen_dir) if frozen else _source_generator(config)
-    source = make_source(_data_config(config, gen))
-    _check_data(source, gen)
-    tc, batch_size = config.train, config.data.batch_size
-    mesh = Mesh(np.asarray(select_devices(config.num_devices)), ("data",))
-    if batch_size % mesh.size:
-        raise ConfigError(
-            f"config.data.batch_size={batch_size} is not divisible by the {mesh.size} devices "
-            f"in use; pick a multiple of {mesh.size} or set config.num_devices"
-        )
-
-    os.makedirs(workdir, exist_ok=True)
-    save_run_files(config, workdir, gen.data_shape, gen.num_classes)
-    if not frozen:
-        _freeze(gen, frozen_dir)
-    encoder = model_lib.build_encoder(
-        gen.config.model, gen.data_shape, gen.config.get("stabilizers")
-    )
-    tx = make_optimizer(config.optimizer, tc.num_steps)
-    checkpointer = Checkpointer(workdir, tc.keep_checkpoints)
-    start = checkpointer.latest_step() or 0
-
-    def init(rng: jax.Array) -> EncoderState:
-        v = model_lib.init_variables(encoder, rng, gen.data_shape, gen.num_classes)
-        zero = jnp.zeros((), jnp.int32)
-        return EncoderState(zero, v["params"], v["batch_stats"], tx.init(v["params"]))
-
-    state = jax.jit(init)(jax.random.PRNGKey(config.seed))
-    if start:
-        state = checkpointer.restore(state)
-        logging.info("Resumed from step %d (%s)", start, checkpointer.directory)
-    elif config.encoder.init_from_discriminator:
-        state = _from_discriminator(state, config, gen)
-    if start >= tc.num_steps:
-        checkpointer.close()
-        logging.info("Already trained for %d steps; nothing to do", start)
-        return _read_metrics(workdir, start)
-
-    replicated, sharded = NamedSharding(mesh, P()), NamedSharding(mesh, P("data"))
-    step_fn = jax.jit(
-        make_step(
-            encoder,
-            gen.module,
-            tx,
-            gen.latent_dim,
-            gen.num_classes,
-            config.encoder.latent_loss_weight,
-        ),
-        in_shardings=(replicated, replicated, sharded, replicated),
-        out_shardings=(replicated, replicated),
-        donate_argnums=0,
-    )
-    g_vars = jax.device_put(gen.variables, replicated)
-    rng = jax.device_put(jax.random.PRNGKey(config.seed + 1), replicated)
-    state = jax.device_put(state, replicated)
-    shown = _pictured_examples(source, tc.num_samples, gen.num_classes)
-    encode = jax.jit(lambda v, x, y: encoder.apply(v, x, y, train=False))
-
-    writer = metric_writers.create_default_writer(
-        workdir, just_logging=jax.process_index() > 0, asynchronous=True
-    )
-    bar = ProgressBar(tc.num_steps, start)
-    step, last, t0 = start, {}, time.time()
-    try:
-        while step < tc.num_steps:
-            batch = source.batch(step, batch_size, config.seed)
-            batch = {"x": batch["x"], **({"y": batch["y"]} if gen.num_classes else {})}
-            state, metrics = step_fn(state, g_vars, _global_batch(batch, sharded), rng)
-            step += 1
-            final = step >= tc.num_steps
-            if step % tc.log_every == 0 or final:
-                last = {k: float(v) for k, v in jax.device_get(metrics).items()}
-                if not np.isfinite(last["loss"]):
-                    raise TrainingDiverged(
-                        f"the encoder loss became non-finite at step {step}; lower "
-                        "--config.optimizer.lr"
-                    )
-                writer.write_scalars(step, last)
-                bar.update(step, last)
-                rate = (step - start) / max(time.time() - t0, 1e-9)
-                logging.info("step %d: %s (%.1f steps/s)", step, last, rate)
-            if step % tc.sample_every == 0 or final:
-                variables = {"params": state.params, "batch_stats": state.batch_stats}
-                recon = gen.sample(z=np.asarray(encode(variables, *shown)), labels=shown[1])
-                last["eval_pixel_mse"] = float(np.mean((recon - shown[0]) ** 2))
-                picture = pictures.image_grid(
-                    pictures.reconstruction_rows(shown[0], recon).reshape((-1, *gen.data_shape)),
-                    ncols=8,
-                )
-                pictures.save_png(picture, os.path.join(workdir, "samples", f"step_{step:06d}.png"))
-                writer.write_images(step, {"reconstructions": picture[None]})
-                writer.write_scalars(step, {"eval_pixel_mse": last["eval_pixel_mse"]})
-            if step % tc.checkpoint_every == 0 or final:
-                checkpointer.save(step, jax.device_get(state))
-    finally:
-        bar.close()
-        writer.flush()
-        checkpointer.close()
-
-    final_metrics = {"step": step, **last}
-    write_json_atomic(final_metrics, os.path.join(workdir, METRICS_FILE))
-    writer.close()
-    return final_metrics
+    return loop.train(EncoderTask(config, workdir), workdir)
 
 
 def _from_discriminator(
