@@ -6,7 +6,8 @@ from (they belong to steps that will be trained again), so the history always de
 parameters the checkpoints hold. From it:
 
 * `WORKDIR/loss_curves.png`: D and G losses, mean D(x) and D(G(z)) (the torch-faces monitor),
-  the DIGITS pixel-histogram χ², and the evaluation metrics, over the training step;
+  then the panels of the evaluation metrics (`gan_jax.evaluation.registry`: the DIGITS
+  pixel-histogram χ² among them), over the training step;
 * `WORKDIR/progress.gif`: the fixed-noise sample pictures `samples/step_*.png` as an
   animation (the seeds' training animations), at most `MAX_FRAMES` frames spread evenly.
 """
@@ -22,22 +23,23 @@ import numpy as np
 from PIL import Image
 
 from gan_jax import pictures
+from gan_jax.evaluation import registry
 from gan_jax.platform.distributed import is_primary
 
 HISTORY_FILE = "history.jsonl"
 LOSS_CURVES = "loss_curves.png"
 PROGRESS_GIF = "progress.gif"
 MAX_FRAMES = 100
-_PANELS = (
+_TRAINING_PANELS = (
     ("losses", ("d_loss", "g_loss")),
     ("mean D output", ("d_real", "d_fake")),
-    ("pixel histogram chi2", ("pixel_chi2",)),
-    ("Frechet distance", ("fid",)),
-    ("KID", ("kid",)),
-    ("precision / recall", ("precision", "recall")),
-    ("modes", ("modes",)),
-    ("high-quality fraction", ("hq_fraction",)),
 )
+
+
+def chart_panels() -> tuple[registry.Panel, ...]:
+    """The panels of `loss_curves.png`, (title, keys drawn): the training ones, then each
+    registered evaluation metric's (read at call time, so a newly registered metric is drawn)."""
+    return _TRAINING_PANELS + registry.chart_panels()
 
 
 class History:
@@ -79,7 +81,7 @@ class History:
     def plot(self) -> np.ndarray | None:
         """Writes `loss_curves.png` (the panels that have data) and returns it; None if empty."""
         panels = []
-        for title, keys in _PANELS:
+        for title, keys in chart_panels():
             series = {k: self.series(k) for k in keys}
             series = {k: v for k, v in series.items() if v[0]}
             if series:
