@@ -6,7 +6,8 @@
 
 Prints a table of the metrics (`--json`: one JSON object as the last line, with the keys of the
 run's `metrics.json`) and writes them with pictures to `WORKDIR/eval/step_XXXXXX/`. Metrics and
-feature networks default to the run's `config.evals` block; see gan_jax/evaluation/evaluator.py.
+feature networks default to the run's `config.evals` block; the metrics, their keys and what
+they need are listed in gan_jax/evaluation/registry.py.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from absl import flags  # noqa: E402
 
 from experiments.cli import fail, run_app  # noqa: E402
 from gan_jax.errors import UserError  # noqa: E402
+from gan_jax.evaluation.registry import names  # noqa: E402
 from gan_jax.platform.files import finite_or_none  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The run folder (or one of its checkpoints).")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: the latest).")
-_METRICS = flags.DEFINE_string(
-    "metrics", None, "Comma-separated: fid,kid,is,pr,dc,pixel_chi2,class,modes or auto."
-)
+_METRICS = flags.DEFINE_string("metrics", None, f"Comma-separated: {','.join(names())} or auto.")
 _NUM = flags.DEFINE_integer("num_samples", None, "Generated samples (default: config.evals).")
 _FEATURES = flags.DEFINE_enum(
     "features", None, ["auto", "classifier", "inception"], "Feature network for fid/kid/pr/is."

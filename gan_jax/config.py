@@ -167,11 +167,12 @@ def base_config() -> ml_collections.ConfigDict:
 
     c.stabilizers = stabilizers_config()
 
-    # Periodic evaluation during training (gan_jax/evaluation/evaluator.py; `experiments.evaluate` reads
-    # the same block). Metrics: fid, kid, is, pr (precision/recall), dc (density/coverage),
-    # pixel_chi2, class (conditional accuracy + predicted-label histogram), modes (2-D mixtures);
-    # 'auto' picks by domain. Features: classifier (a small CNN trained on the dataset) |
-    # inception (the FID InceptionV3) | auto (classifier for grayscale or <= 32 px images).
+    # Periodic evaluation during training (gan_jax/evaluation/evaluator.py; `experiments.evaluate`
+    # reads the same block). Metrics: the names in gan_jax/evaluation/registry.py: fid, kid,
+    # pr (precision/recall), dc (density/coverage), pixel_chi2, is, class (conditional accuracy +
+    # predicted-label histogram), modes (2-D mixtures); 'auto' picks by domain. Features:
+    # classifier (a small CNN trained on the dataset) | inception (the FID InceptionV3) | auto
+    # (classifier for grayscale or <= 32 px images).
     c.evals = ml_collections.ConfigDict(
         {
             "every": 0,  # steps between evaluations (0 = off); runs at the last step too

@@ -5,22 +5,9 @@ One `Evaluator` per run holds what does not change between evaluations: the fixe
 vectors (`fixed_latents(config.seed, n)`, so the first `train.num_samples` are the progress
 pictures' and a 2-D evaluation reproduces the training monitor's numbers exactly), the real
 reference set (a fixed random subset of the dataset) and its features, and the feature network.
-Each call samples the generator in inference mode and returns flat `{key: float}` metrics whose
-keys are the ones `metrics.json`, TensorBoard and `experiments.evaluate --json` use:
-
-=============  =============================================  =================================
-metric         keys                                           needs
-=============  =============================================  =================================
-modes          modes, hq_fraction, reverse_kl                 a 2-D mixture (VEEGAN/PacGAN)
-fid            fid                                            features
-kid            kid, kid_std                                   features
-is             is, is_std                                     features with logits
-pr             precision, recall                              features (Kynkäänniemi 2019)
-dc             density, coverage                              features (Naeem 2020)
-pixel_chi2     pixel_chi2                                     images (the DIGITS monitor)
-class          class_accuracy (conditional G), label_entropy,  the classifier
-               label_kl
-=============  =============================================  =================================
+Each call samples the generator in inference mode, gathers what the chosen metrics need into one
+`registry.Context` (features are extracted once and shared) and returns the flat `{key: float}`
+metrics of `gan_jax.evaluation.registry`, which lists the metrics, their keys and their needs.
 
 Features come from a domain classifier (a small CNN trained on the dataset and cached) or the
 FID InceptionV3 (`gan_jax.feature_nets.inception`); `fid` is the Fréchet distance in whichever space
@@ -39,46 +26,12 @@ import numpy as np
 from gan_jax import pictures
 from gan_jax.core.sampling import chunked, fixed_latents, make_sampler
 from gan_jax.data.preprocess import to_model_range
-from gan_jax.errors import ConfigError
+from gan_jax.evaluation import registry
+from gan_jax.evaluation.registry import resolve_metrics
 from gan_jax.feature_nets.features import array_batches, extract_features
-from gan_jax.metrics import classes, frechet, histogram, inception_score, kid, prdc
-from gan_jax.metrics.mixtures import NUM_EVAL_SAMPLES, mode_metrics
+from gan_jax.metrics.mixtures import NUM_EVAL_SAMPLES
 
-METRIC_KEYS = {
-    "fid": ("fid",),
-    "kid": ("kid", "kid_std"),
-    "is": ("is", "is_std"),
-    "pr": ("precision", "recall"),
-    "dc": ("density", "coverage"),
-    "pixel_chi2": ("pixel_chi2",),
-    "class": ("class_accuracy", "label_entropy", "label_kl"),
-    "modes": ("modes", "hq_fraction", "reverse_kl"),
-}
-METRICS = tuple(METRIC_KEYS)
-FEATURE_METRICS = ("fid", "kid", "is", "pr", "dc")
-_LOWER_IS_BETTER = ("fid", "kid", "kid_std", "pixel_chi2", "reverse_kl", "label_kl", "is_std")
-_HIGHER_IS_BETTER = (
-    "is",
-    "precision",
-    "recall",
-    "density",
-    "coverage",
-    "modes",
-    "hq_fraction",
-    "class_accuracy",
-    "label_entropy",
-)
 REFERENCE_SEED = 20261122  # picks the real reference subset; fixed so numbers stay comparable
-
-
-def better(key: str) -> str:
-    """'min' or 'max': which direction improves metric `key` (for best-checkpoint tracking)."""
-    if key in _LOWER_IS_BETTER:
-        return "min"
-    if key in _HIGHER_IS_BETTER:
-        return "max"
-    keys = ", ".join(sorted(_LOWER_IS_BETTER + _HIGHER_IS_BETTER))
-    raise ConfigError(f"config.evals.best_metric={key!r} is not a metric; choose one of: {keys}")
 
 
 def resolve_features(spec: str, data_shape: Sequence[int]) -> str:
@@ -87,42 +40,6 @@ def resolve_features(spec: str, data_shape: Sequence[int]) -> str:
         return spec
     size, channels = data_shape[0], data_shape[-1]
     return "classifier" if channels == 1 or size <= 32 else "inception"
-
-
-def resolve_metrics(
-    spec: str | Sequence[str], mixture: bool, features: str, labelled: bool
-) -> tuple[str, ...]:
-    """The metric names to compute: `spec` is 'auto' or comma-separated names from METRICS."""
-    if mixture:
-        allowed = ("modes",)
-    else:
-        allowed = ("fid", "kid", "is", "pr", "dc", "pixel_chi2")
-        if features == "classifier" and labelled:
-            allowed += ("class",)
-    if isinstance(spec, str):
-        spec = [s.strip() for s in spec.split(",") if s.strip()]
-    if list(spec) == ["auto"]:
-        if mixture:
-            return ("modes",)
-        auto = ("fid", "kid", "pr", "pixel_chi2")
-        if features == "inception":
-            auto += ("is",)
-        return auto + (("class",) if "class" in allowed else ())
-    for name in spec:
-        if name not in METRICS:
-            raise ConfigError(f"unknown metric {name!r}; choose from: auto, {', '.join(METRICS)}")
-        if name not in allowed:
-            why = (
-                "2-D mixtures are scored by modes only"
-                if mixture
-                else "'modes' is for 2-D mixtures"
-                if name == "modes"
-                else "'class' needs classifier features and a labelled dataset"
-            )
-            raise ConfigError(f"metric {name!r} does not apply to this run: {why}")
-    if not spec:
-        raise ConfigError("no metrics requested; pass e.g. --metrics=fid,kid or auto")
-    return tuple(dict.fromkeys(spec))
 
 
 def reference_examples(source: Any, num: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -193,14 +110,12 @@ class Evaluator:
     @property
     def keys(self) -> tuple[str, ...]:
         """The keys a call returns."""
-        keys = [k for m in self.metrics for k in METRIC_KEYS[m]]
-        if self.labels is None and "class_accuracy" in keys:
-            keys.remove("class_accuracy")
-        return tuple(keys)
+        return registry.output_keys(self.metrics, conditional=self.labels is not None)
 
     @property
     def uses_features(self) -> bool:
-        return any(m in FEATURE_METRICS or m == "class" for m in self.metrics)
+        """Whether a chosen metric needs the feature network."""
+        return registry.needs_features(self.metrics)
 
     def generate(self, variables: dict[str, Any]) -> np.ndarray:
         """The generator's samples for the fixed evaluation latents (and labels)."""
@@ -233,40 +148,24 @@ class Evaluator:
 
     def score(self, fake: np.ndarray) -> dict[str, float]:
         """All requested metrics for generated samples `fake` (rows follow `self.z`)."""
+        return registry.score(self.metrics, self.context(fake))
+
+    def context(self, fake: np.ndarray) -> registry.Context:
+        """What the metrics are computed from: `fake`, the conditioning labels, the mixture or
+        the real reference set, and both sets' features when a chosen metric needs them."""
         if self.mixture is not None:
-            return {k: float(v) for k, v in mode_metrics(fake, self.mixture).items()}
+            return registry.Context(fake=fake, labels=self.labels, mixture=self.mixture)
         real = self.real()
-        out: dict[str, float] = {}
-        if "pixel_chi2" in self.metrics:
-            out["pixel_chi2"] = histogram.pixel_chi_square(real["images"], fake)
-        if not self.uses_features:
-            return out
-        ff = self._features(fake, "sample features")
-        rf = real["features"]
-        if "fid" in self.metrics:
-            out["fid"] = frechet.fid_from_features(rf, ff["features"])
-        if "kid" in self.metrics:
-            size = min(1000, len(rf), len(ff["features"]))
-            out["kid"], out["kid_std"] = kid.kernel_inception_distance(
-                rf, ff["features"], subset_size=size
-            )
-        if "is" in self.metrics:
-            splits = min(10, len(fake))
-            out["is"], out["is_std"] = inception_score.inception_score(
-                ff["logits"], splits=splits, from_logits=True
-            )
-        if "pr" in self.metrics:
-            out["precision"], out["recall"] = prdc.precision_recall(rf, ff["features"])
-        if "dc" in self.metrics:
-            out["density"], out["coverage"] = prdc.density_coverage(rf, ff["features"])
-        if "class" in self.metrics:
-            logits = ff["logits"]
-            if self.labels is not None:
-                out["class_accuracy"] = classes.conditional_accuracy(logits, self.labels)
-            hist = classes.label_histogram(logits, logits.shape[-1])
-            out["label_entropy"] = classes.label_entropy(hist)
-            out["label_kl"] = classes.label_kl_to_uniform(hist)
-        return {k: float(v) for k, v in out.items()}
+        fake_out = self._features(fake, "sample features") if self.uses_features else {}
+        return registry.Context(
+            fake=fake,
+            labels=self.labels,
+            real_images=real["images"],
+            real_labels=real["labels"],
+            real_features=real.get("features"),
+            fake_features=fake_out.get("features"),
+            fake_logits=fake_out.get("logits"),
+        )
 
     def nearest_real(self, fake: np.ndarray, k: int = 5) -> np.ndarray:
         """Indices (n, k) of each sample's k nearest reference images in pixel space (L2)."""

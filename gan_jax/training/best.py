@@ -1,13 +1,13 @@
 """Best-checkpoint tracking: keep the checkpoint with the best value of one evaluation metric.
 
 With `config.evals.best_metric` set (e.g. `fid`), every periodic evaluation compares the metric
-with the best so far (lower is better for distances, higher for scores: `evaluation.better`)
-and, on an improvement, saves the full training state to `WORKDIR/best/checkpoints/STEP` (only
-the latest best is kept) next to copies of the run's `config.json` and `model.json`, and
-records `{metric, value, step, mode}` in `WORKDIR/best/best.json`. `WORKDIR/best` is therefore a
-run folder of its own: `gan_jax.load("WORKDIR/best")` and
-`experiments.evaluate --workdir=WORKDIR/best` work on it. A resumed run reads `best.json`
-back, so the best survives restarts.
+with the best so far (lower is better for distances, higher for scores: the direction its entry
+in `gan_jax.evaluation.registry` gives) and, on an improvement, saves the full training state to
+`WORKDIR/best/checkpoints/STEP` (only the latest best is kept) next to copies of the run's
+`config.json` and `model.json`, and records `{metric, value, step, mode}` in
+`WORKDIR/best/best.json`. `WORKDIR/best` is therefore a run folder of its own:
+`gan_jax.load("WORKDIR/best")` and `experiments.evaluate --workdir=WORKDIR/best` work on it. A
+resumed run reads `best.json` back, so the best survives restarts.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import shutil
 
 from gan_jax.core.state import GANState
 from gan_jax.errors import ConfigError
-from gan_jax.evaluation.evaluator import better
+from gan_jax.evaluation.registry import better
 from gan_jax.platform.files import write_json_atomic
 from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.run_files import CONFIG_FILE, MODEL_FILE

@@ -5,8 +5,9 @@ Every logged row (`step` plus losses, D outputs, evaluation metrics) is appended
 from (they belong to steps that will be trained again), so the history always describes the
 parameters the checkpoints hold. From it:
 
-* `WORKDIR/loss_curves.png`: D and G losses, mean D(x) and D(G(z)) (the torch-faces monitor),
-  the DIGITS pixel-histogram χ², and the evaluation metrics, over the training step;
+* `WORKDIR/loss_curves.png`: the task's panels (a GAN: D and G losses, mean D(x) and D(G(z)),
+  the torch-faces monitor; an encoder: its losses), then the panels of the evaluation metrics (`gan_jax.evaluation.registry`: the DIGITS
+  pixel-histogram χ² among them), over the training step;
 * `WORKDIR/progress.gif`: the fixed-noise sample pictures `samples/step_*.png` as an
   animation (the seeds' training animations), at most `MAX_FRAMES` frames spread evenly.
 """
@@ -23,29 +24,23 @@ import numpy as np
 from PIL import Image
 
 from gan_jax import pictures
+from gan_jax.evaluation import registry
 from gan_jax.platform.distributed import is_primary
 
 HISTORY_FILE = "history.jsonl"
 LOSS_CURVES = "loss_curves.png"
 PROGRESS_GIF = "progress.gif"
 MAX_FRAMES = 100
-Panel = tuple[str, tuple[str, ...]]  # (title, metric keys drawn in it)
-_EVAL_PANELS: tuple[Panel, ...] = (
-    ("pixel histogram chi2", ("pixel_chi2",)),
-    ("Frechet distance", ("fid",)),
-    ("KID", ("kid",)),
-    ("precision / recall", ("precision", "recall")),
-    ("modes", ("modes",)),
-    ("high-quality fraction", ("hq_fraction",)),
-)
 
 
 class History:
     """Appends metric rows to `WORKDIR/history.jsonl` and plots them."""
 
-    def __init__(self, workdir: str, start_step: int, panels: Sequence[Panel] = ()) -> None:
+    def __init__(
+        self, workdir: str, start_step: int, panels: Sequence[registry.Panel] = ()
+    ) -> None:
         self.path = os.path.join(workdir, HISTORY_FILE)
-        self.panels = (*panels, *_EVAL_PANELS)
+        self.panels = (*panels, *registry.chart_panels())  # the task's, then the metrics'
         self.workdir = workdir
         self.rows: list[dict[str, Any]] = []
         if os.path.exists(self.path):

@@ -32,11 +32,12 @@ import ml_collections
 from absl import logging
 
 from gan_jax.data.prefetch import device_batches
+from gan_jax.evaluation.registry import Panel
 from gan_jax.platform.distributed import is_primary
 from gan_jax.platform.files import write_json_atomic
 from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.run_files import METRICS_FILE
-from gan_jax.training.history import History, Panel, progress_gif
+from gan_jax.training.history import History, progress_gif
 from gan_jax.training.parallel import Runner
 
 

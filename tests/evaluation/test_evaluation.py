@@ -15,8 +15,9 @@ from helpers import run_module, tiny_config
 import gan_jax
 from gan_jax.errors import ConfigError
 from gan_jax.evaluation import evaluator as evaluation
-from gan_jax.evaluation.evaluator import Evaluator, better, resolve_features, resolve_metrics
+from gan_jax.evaluation.evaluator import Evaluator, resolve_features
 from gan_jax.evaluation.offline import evaluate_checkpoint
+from gan_jax.evaluation.registry import better, resolve_metrics
 from gan_jax.training.gan import train_and_evaluate
 
 
