@@ -100,3 +100,23 @@ def test_kill_9_then_rerun_resumes_and_finishes(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Resumed from step" in result.stderr
     assert json.loads((workdir / "metrics.json").read_text())["step"] == 4000
+
+
+def test_renamed_config_fields_are_rewritten_with_a_warning(capsys):
+    from experiments.cli import resolve_argv
+
+    from gan_jax.config import RENAMED, base_config
+
+    argv = ["run", "--config.ema_decay=0.5", "--config.balance.skip_margin", "--config.loss=bce"]
+    out = resolve_argv(argv)
+    assert out == [
+        "run",
+        "--config.stabilizers.ema_decay=0.5",
+        "--config.stabilizers.skip_margin",
+        "--config.loss=bce",
+    ]
+    err = capsys.readouterr().err
+    assert "--config.ema_decay is now --config.stabilizers.ema_decay" in err
+    assert "balance.skip_margin is now --config.stabilizers.skip_margin" in err
+    fields = base_config().stabilizers
+    assert {new.split(".")[1] for new in RENAMED.values()} == set(fields)
