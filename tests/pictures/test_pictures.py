@@ -1,19 +1,21 @@
-"""Tests for image grids, scatter plots and atomic PNG writes."""
+"""Tests for image grids, charts (line, bar, scatter), GIFs and atomic PNG writes."""
+
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+from helpers import ROOT
 from PIL import Image
 
 from gan_jax import pictures
-from gan_jax.pictures import grids
+from gan_jax.pictures import charts
 
 
-def _count(image, color):
-    return int(np.all(image == np.array(color, np.uint8), axis=-1).sum())
-
-
-def _has_color(image, color):
-    return _count(image, color) > 0
+def _near(image, color, tol=2):
+    """Mask of the pixels within `tol` of `color` in every channel."""
+    diff = np.abs(image.astype(np.int16) - np.array(color, np.int16))
+    return np.all(diff <= tol, axis=-1)
 
 
 # --- image_grid -----------------------------------------------------------------------------
@@ -79,7 +81,7 @@ def _ring(n, rng, radius=1.0):
 
 
 def _bbox_width(image, color):
-    cols = np.nonzero(np.any(np.all(image == np.array(color, np.uint8), axis=-1), axis=0))[0]
+    cols = np.nonzero(np.any(_near(image, color), axis=0))[0]
     return cols.max() - cols.min()
 
 
@@ -95,21 +97,40 @@ def test_scatter_shapes_and_colours():
         assert image.shape == (256, 256, 3) and image.dtype == np.uint8
     assert not np.array_equal(only_real, both)
 
-    assert _has_color(only_real, grids.REAL_COLOR)
-    assert _has_color(both, grids.REAL_COLOR)
+    assert _near(only_real, charts.REAL_COLOR).sum() > 300
+    assert _near(both, charts.REAL_COLOR).sum() > 300
     # Generated dots on white background (they are translucent); the legend marker alone
     # would also match, so count pixels: the 300 generated dots cover far more than a marker.
-    fake_pixels = _count(both, grids.FAKE_ON_WHITE)
-    assert fake_pixels > _count(only_real, grids.FAKE_ON_WHITE) + 300
+    fake_pixels = _near(both, charts.FAKE_ON_WHITE).sum()
+    assert fake_pixels > _near(only_real, charts.FAKE_ON_WHITE).sum() + 300
     assert np.all(both[0, 0] == 255)  # white background
+    no_modes = pictures.scatter_plot(real, fake, size=256, title="step 100")
+    crosses = _near(both, charts.MEAN_COLOR).sum() - _near(no_modes, charts.MEAN_COLOR).sum()
+    assert crosses > 30  # two black crosses on the data (and one in the legend)
 
 
-def test_scatter_title_is_drawn():
+def test_generated_dots_are_drawn_on_top_of_real_ones():
+    rng = np.random.default_rng(0)
+    real = _ring(200, rng)
+    alone = pictures.scatter_plot(real, np.zeros((0, 2)), size=256)
+    covered = pictures.scatter_plot(real, real, size=256)
+    a = charts.FAKE_ALPHA
+    on_real = np.round(np.multiply(charts.REAL_COLOR, 1 - a) + np.multiply(charts.FAKE_COLOR, a))
+    # Every real dot lies under a generated one: pure blue survives only in the legend marker.
+    assert _near(covered, charts.REAL_COLOR).sum() < 0.1 * _near(alone, charts.REAL_COLOR).sum()
+    assert _near(covered, on_real).sum() > 100
+
+
+def test_scatter_title_is_drawn_and_odd_sizes_are_exact():
     rng = np.random.default_rng(0)
     real = _ring(50, rng)
     plain = pictures.scatter_plot(real, real, size=256)
     titled = pictures.scatter_plot(real, real, size=256, title="ring8")
     assert not np.array_equal(plain, titled)
+    for size in (128, 301):
+        assert pictures.scatter_plot(real, real, size=size, title="t").shape == (size, size, 3)
+    with pytest.raises(ValueError, match="128"):
+        pictures.scatter_plot(real, real, size=100)
 
 
 def test_diverged_generator_does_not_shrink_real_data():
@@ -119,13 +140,128 @@ def test_diverged_generator_does_not_shrink_real_data():
     diverged = pictures.scatter_plot(real, np.full((10, 2), 1e6), size=256)
     broken = pictures.scatter_plot(real, np.array([[np.nan, 0.0], [np.inf, -np.inf]]), size=256)
     # The fake points widen the axes by at most 3x, so the real ring keeps >= ~1/3 its width.
-    assert _bbox_width(diverged, grids.REAL_COLOR) > 0.25 * _bbox_width(normal, grids.REAL_COLOR)
-    assert _bbox_width(broken, grids.REAL_COLOR) > 0.9 * _bbox_width(normal, grids.REAL_COLOR)
+    assert _bbox_width(diverged, charts.REAL_COLOR) > 0.25 * _bbox_width(normal, charts.REAL_COLOR)
+    assert _bbox_width(broken, charts.REAL_COLOR) > 0.9 * _bbox_width(normal, charts.REAL_COLOR)
+
+
+def test_axis_limits_widen_at_most_three_times_and_count_off_plot_points():
+    rng = np.random.default_rng(0)
+    real, none = _ring(200, rng), np.zeros((0, 2))
+    xmin, xmax, ymin, ymax = charts._axis_limits(real, none, none)
+    assert xmax - xmin == pytest.approx(ymax - ymin)  # square
+    assert xmax - xmin == pytest.approx(2.4, rel=0.01)  # ring diameter 2, +10% each side
+    far = np.array([[1e6, 1e6], [-1e6, -1e6], [0.5, 0.5], [np.nan, 1.0]])
+    limits = charts._axis_limits(real, far, none)
+    assert limits[1] - limits[0] == pytest.approx(3 * (xmax - xmin), rel=0.01)
+    assert charts._off_plot_label(far, limits) == "generated (2 off-plot, 1 not finite)"
+    assert charts._off_plot_label(far[2:3], limits) == "generated"
 
 
 def test_scatter_rejects_bad_points():
     with pytest.raises(ValueError, match="real"):
         pictures.scatter_plot(np.zeros((5, 3)), np.zeros((5, 2)))
+
+
+# --- line_chart -----------------------------------------------------------------------------
+
+
+def _line_fit(image, color):
+    """(slope, straightness) of the pixels near `color`: slope of a straight line fitted to
+    them, in pixels up per pixel right, and the fraction within 4 pixels of that line (a
+    legend marker, or a curve, lies off it)."""
+    rows, cols = np.nonzero(_near(image, color, tol=50))
+    assert len(rows) > 100, "the series was not drawn"
+    inliers = np.ones(len(rows), bool)
+    for _ in range(3):
+        fit = np.polyfit(cols[inliers], rows[inliers], 1)
+        inliers = np.abs(rows - np.polyval(fit, cols)) < 4
+    return -fit[0], inliers.mean()
+
+
+def test_line_chart_draws_each_series_in_its_colour_the_right_way_up():
+    steps = np.arange(0, 1001, 10)
+    panel = ("losses", {"up": (steps, steps / 1000), "down": (steps, 1 - steps / 1000)})
+    image = pictures.line_chart([panel])
+    assert image.shape == (220, 420, 3) and image.dtype == np.uint8
+    (up, straight_up), (down, straight_down) = (_line_fit(image, c) for c in charts.LINE_COLORS[:2])
+    assert up > 0.2 and down < -0.2
+    assert straight_up > 0.8 and straight_down > 0.8
+
+
+def test_line_chart_layout_nan_points_and_empty_panels():
+    steps = [0, 100, 200, 300]
+    good = ("a", {"x": (steps, [1.0, 2.0, 3.0, 4.0])})
+    holey = ("b", {"x": (steps, [1.0, np.nan, np.inf, 4.0]), "y": ([5], [2.0])})
+    empty = ("c", {"x": ([], [])})
+    one = pictures.line_chart([good], panel_size=(300, 200))
+    two = pictures.line_chart([good, holey], panel_size=(300, 200))
+    assert one.shape == (200, 300, 3) and two.shape == (200, 600, 3)
+    three = pictures.line_chart([good, holey, empty], panel_size=(300, 200), columns=2)
+    assert three.shape == (400, 600, 3)
+    assert not _near(three[200:, :300], charts.LINE_COLORS[0]).any()  # "no data yet"
+    assert _near(two[:, 300:], charts.LINE_COLORS[1]).any()  # a one-point series: a dot
+
+
+def test_line_chart_panel_options():
+    steps = np.arange(1, 101)
+    series = {"x": (steps, np.exp(-steps / 10))}
+    plain = pictures.line_chart([("p", series)])
+    log = pictures.line_chart([("p", series, {"log": True})])
+    guided = pictures.line_chart([("p", series, {"hline": 0.5})])
+    assert not np.array_equal(plain, log) and not np.array_equal(plain, guided)
+    # On a log axis an exponential decay is a straight line; on a linear one it is not.
+    slope, straight = _line_fit(log, charts.LINE_COLORS[0])
+    assert slope < -0.2 and straight > 0.8
+    assert _line_fit(plain, charts.LINE_COLORS[0])[1] < 0.6
+    with pytest.raises(ValueError, match="options"):
+        pictures.line_chart([("p", series, {"logy": True})])
+
+
+# --- bar_chart ------------------------------------------------------------------------------
+
+
+def _bar_widths(image):
+    """Length in pixels of each bar, top to bottom (bands of rows holding the bar colour)."""
+    counts = _near(image, charts.BAR_COLOR).sum(axis=1)
+    bands, start = [], None
+    for row, count in enumerate([*counts, 0]):
+        if count and start is None:
+            start = row
+        elif not count and start is not None:
+            bands.append(int(counts[start:row].max()))
+            start = None
+    return bands
+
+
+def test_bar_lengths_follow_the_means_and_missing_cells_have_no_bar():
+    labels = ["a", "b", "c", "d"]
+    image = pictures.bar_chart(labels, [("modes", [(3.0, 0.1), (1.0, 0.1), None, (2.0, 0.0)])])
+    assert image.dtype == np.uint8 and image.ndim == 3
+    widths = _bar_widths(image)
+    assert len(widths) == 3
+    assert widths[0] > widths[2] > widths[1]
+    assert widths[0] / widths[1] == pytest.approx(3.0, rel=0.05)
+    nothing = pictures.bar_chart(labels, [("modes", [None] * 4)])
+    assert _bar_widths(nothing) == []
+
+
+def test_bar_chart_panels_side_by_side():
+    labels = ["a", "b"]
+    cells = [(1.0, 0.5), (-0.5, 0.2)]
+    one = pictures.bar_chart(labels, [("m", cells)])
+    two = pictures.bar_chart(labels, [("m", cells), ("n", cells)], bar_height=30)
+    assert two.shape[1] > 1.6 * one.shape[1] and two.shape[0] > one.shape[0]
+    assert len(_bar_widths(one)) == 2  # the negative mean is a bar too, left of zero
+
+
+def test_charts_are_imported_on_first_use():
+    code = (
+        "import sys; from gan_jax import pictures; "
+        "pictures.image_grid(__import__('numpy').zeros((1, 2, 2, 3))); "
+        "assert 'matplotlib' not in sys.modules; "
+        "pictures.bar_chart; assert 'matplotlib' in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, timeout=120)
 
 
 # --- save_png -------------------------------------------------------------------------------
