@@ -4,8 +4,9 @@
         --seeds=5 --workdir=runs/abl [--jobs=2] [--config.x=y ...]
 
 `--sweep FIELD=V1,V2` may be given several times (a grid); a value can carry extra overrides:
-`--sweep 'loss=bce,wgan[stabilizers.regularizer=gp;stabilizers.d_batchnorm=False]'`. `--config.x=y` flags
-apply to every run. Rerunning skips finished runs and resumes interrupted ones. Writes
+`--sweep 'loss=bce,wgan[stabilizers.regularizer=gp;stabilizers.d_batchnorm=False]'`.
+`--config.x=y` flags apply to every run. Rerunning skips finished runs and resumes interrupted
+ones. Writes
 WORKDIR/results.csv, results.md, results.png and prints the table.
 """
 

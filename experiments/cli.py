@@ -7,11 +7,12 @@ a warning. User mistakes print one `error:` line and exit with status 2.
 
 from __future__ import annotations
 
+import logging as logging_std
 import os
 import sys
 from typing import NoReturn
 
-from absl import app, flags
+from absl import app, flags, logging
 
 from gan_jax.config import RENAMED
 from gan_jax.errors import UserError
@@ -87,10 +88,46 @@ def parse_flags(argv: list[str]) -> list[str]:
         )
 
 
+class _Console(logging_std.Filter):
+    """The default console: gan_jax's own lines, clu's per-interval metric and progress lines,
+    and every warning; other libraries' INFO lines (JAX backends, orbax, TensorFlow) are dropped.
+    """
+
+    _OWN = (f"{os.sep}gan_jax{os.sep}", f"{os.sep}experiments{os.sep}")
+    _NOISE = ("steps_per_sec=", "uptime=", "Got images:", "[Hyperparameters]")
+
+    def filter(self, record: logging_std.LogRecord) -> bool:
+        if record.levelno >= logging_std.WARNING or any(p in record.pathname for p in self._OWN):
+            return True
+        message = record.getMessage()
+        if record.pathname.endswith(f"clu{os.sep}metric_writers{os.sep}logging_writer.py"):
+            return not any(n in message for n in self._NOISE)
+        if message.startswith("Setting work unit notes: "):  # clu's ReportProgress
+            record.msg, record.args = message.removeprefix("Setting work unit notes: "), ()
+            return True
+        return False
+
+
+def configure_console() -> None:
+    """Unless `--verbosity` >= 1: `HH:MM:SS message` lines (no absl prefix) and no library INFO
+    noise (see `_Console`). `--verbosity=1` keeps absl's full format and every library's lines."""
+    if flags.FLAGS.verbosity >= 1:
+        return
+    handler = logging.get_absl_handler()
+    handler.setFormatter(logging_std.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    handler.addFilter(_Console())
+
+
 def run_app(main) -> None:
-    """`app.run(main)` with config names resolved and flag errors reported as above."""
+    """`app.run(main)` with config names resolved, flag errors reported as above and the
+    console configured (`configure_console`)."""
     try:
         argv = resolve_argv(sys.argv)
     except UserError as e:
         fail(str(e), 2)
-    app.run(main, argv=argv, flags_parser=parse_flags)
+
+    def main_with_console(args: list[str]) -> None:
+        configure_console()
+        main(args)
+
+    app.run(main_with_console, argv=argv, flags_parser=parse_flags)

@@ -11,16 +11,18 @@ Rerunning the same command on the same workdir resumes from the latest checkpoin
 of `--config.generator_workdir=W` instead of a GAN.
 
 Multi-host (one process per host or GPU, same command on each; see launch/ and
-`gan_jax.platform.distributed`): under SLURM or Open MPI the processes join on their own; elsewhere pass
-`--coordinator=HOST0:PORT --num_processes=N --process_id=I` (or `--distributed=on` on a TPU pod).
+`gan_jax.platform.distributed`): under SLURM or Open MPI the processes join on their own;
+elsewhere pass `--coordinator=HOST0:PORT --num_processes=N --process_id=I` (or
+`--distributed=on` on a TPU pod).
 """
 
 from __future__ import annotations
 
-import logging as logging_std
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF (data loading, TensorBoard) C++ chatter
+# TF only writes TensorBoard events and reads TFDS here; its oneDNN banner is noise.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 from absl import flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
@@ -57,17 +59,9 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index, 0.
 flags.mark_flags_as_required(["config", "workdir"])
 
 
-class _HideLibraryInfo(logging_std.Filter):
-    """Drop INFO lines from orbax (dozens per checkpoint) so the run's own log stays readable."""
-
-    def filter(self, record: logging_std.LogRecord) -> bool:
-        return record.levelno >= logging_std.WARNING or "/orbax/" not in record.pathname
-
-
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         fail(f"unexpected arguments {argv[1:]}; overrides look like --config.loss=ralsgan", 2)
-    logging.get_absl_handler().addFilter(_HideLibraryInfo())
     try:  # before anything touches a JAX backend
         joined = distributed.initialize(
             _DISTRIBUTED.value, _COORDINATOR.value, _NUM_PROCESSES.value, _PROCESS_ID.value

@@ -5,8 +5,8 @@
     python -m experiments.train_classifier --config=mnist_cgan --steps=500 --force
 
 The classifier depends only on the config's `data` section (source, image size, crop, channels,
-labels) and the flags below. A second call finds it in the cache (`gan_jax.platform.cache`) and returns
-at once; `--force` retrains. Prints the held-out accuracy and the cache folder.
+labels) and the flags below. A second call finds it in the cache (`gan_jax.platform.cache`)
+and returns at once; `--force` retrains. Prints the held-out accuracy and the cache folder.
 """
 
 from __future__ import annotations

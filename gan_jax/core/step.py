@@ -46,9 +46,9 @@ StepFn = Callable[[GANState, Batch, jax.Array], tuple[GANState, Metrics]]
 class GANSpec:
     """The static parts of a GAN: networks, loss, optimizers, shapes and stabilizers.
 
-    Stabilizers (see `gan_jax.core.stabilizers` and `gan_jax.core.regularizers`): `ema_decay` > 0 keeps an
+    Stabilizers (see `core.stabilizers` and `core.regularizers`): `ema_decay` > 0 keeps an
     EMA of G's weights; `skip_margin` > 0 enables margin-based update skipping; `adaptive_l2`
-    (the config's `balance` block, or None) enables the adaptive L2 penalty on D; `regularizer`
+    (the config's `stabilizers` block, or None) enables the adaptive L2 penalty on D; `regularizer`
     ('none' | 'r1' | 'gp') with `reg_scale` (the weight, already multiplied by the interval) and
     `reg_interval` adds a gradient penalty to D's loss.
     """

@@ -9,7 +9,6 @@ give bit-identical weights, which is what makes the cached classifier a fixed ya
 from __future__ import annotations
 
 import functools
-import sys
 import time
 from typing import Any
 
@@ -22,7 +21,7 @@ from gan_jax.data.indexed import IndexedSource
 from gan_jax.data.preprocess import to_model_range
 from gan_jax.feature_nets.classifier_model import ClassifierSettings, DomainCNN
 from gan_jax.feature_nets.features import extract_features
-from gan_jax.platform.progress import ProgressBar
+from gan_jax.platform.console import progress_bar
 
 EVAL_BATCH = 500
 
@@ -86,14 +85,14 @@ def train_classifier(
     tx = optax.adam(optax.cosine_decay_schedule(settings.learning_rate, settings.steps))
     opt_state = tx.init(params)
     step_fn = _train_step(model, tx)
-    bar = ProgressBar(settings.steps, 0, stream=sys.stderr, label="classifier", unit="steps")
+    bar = progress_bar(settings.steps, "classifier", "steps")
     losses = []
     try:
         for step in range(settings.steps):
             batch = train.batch(step, batch_size, settings.seed)
             params, opt_state, loss = step_fn(params, opt_state, batch["x"], batch["y"])
             losses.append(loss)
-            bar.update(step + 1)
+            bar.update(1)
         params = jax.device_get(params)
     finally:
         bar.close()

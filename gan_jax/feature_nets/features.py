@@ -8,14 +8,13 @@ examples do not interact, so padding never changes a result.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import jax
 import numpy as np
 
-from gan_jax.platform.progress import ProgressBar
+from gan_jax.platform.console import progress_bar
 
 
 def array_batches(x: np.ndarray, batch_size: int) -> Iterator[np.ndarray]:
@@ -51,7 +50,7 @@ def extract_features(
     Returns:
       `fn`'s output structure with `total` rows, as float64-safe host numpy arrays.
     """
-    bar = ProgressBar(total, 0, stream=sys.stderr, label=desc, unit="images")
+    bar = progress_bar(total, desc, "images")
     outputs: list[Any] = []
     done = 0
     try:
@@ -60,7 +59,7 @@ def extract_features(
             out = fn(_pad(np.asarray(batch), batch_size))
             outputs.append(jax.tree.map(lambda a, n=n: np.asarray(a)[:n], out))
             done += n
-            bar.update(done)
+            bar.update(n)
     finally:
         bar.close()
     if done != total:

@@ -2,8 +2,8 @@
 arithmetic and analogy grids.
 
 Each function takes a loaded `gan_jax.Generator` and returns float images in [-1, 1] laid out
-as the picture shows them, (rows, cols, H, W, C), ready for `gan_jax.pictures.grids.grid` (notebooks) or
-`save_png` (the `experiments.latent` command line).
+as the picture shows them, (rows, cols, H, W, C), ready for `gan_jax.pictures.grid`
+(notebooks) or `save_png` (the `experiments.latent` command line).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ device of every process, the train step runs over all of them, each process read
 rows of every global batch (`gan_jax.data`), every process calls the checkpoint save (orbax
 writes collectively), and only process 0 writes the run's other files (config.json,
 metrics.json, history, sample pictures, TensorBoard events): `is_primary` guards the file
-helpers (`gan_jax.runs.run_files.write_json_atomic`, `gan_jax.pictures.grids.write_bytes_atomic`), so every
+writer (`gan_jax.platform.files`), so every
 process runs the same code, collectives included, and only the writes are skipped.
 
 How the processes find each other (`mode`):
@@ -114,7 +114,7 @@ def initialize(
 def is_primary() -> bool:
     """True in the process that writes the run's files: process 0 of a multi-process run, or
     any process that never joined one. It neither imports JAX nor starts a backend, so file
-    helpers (`gan_jax.pictures.grids`, `gan_jax.runs.run_files`) call it for free in notebooks and tools."""
+    writer (`gan_jax.platform.files`) calls it for free in notebooks and tools."""
     jax = sys.modules.get("jax")
     return jax is None or not jax.distributed.is_initialized() or jax.process_index() == 0
 

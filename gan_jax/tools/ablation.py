@@ -1,8 +1,9 @@
 """Ablations: the cross product of sweep values × seeds, each a normal run in its own workdir.
 
 A sweep is `FIELD=V1,V2,...` over any config field. A value may carry extra overrides in
-brackets, applied together with it: `loss=bce,wgan[stabilizers.regularizer=gp;stabilizers.d_batchnorm=False]`
-(the label stays `wgan[...]`). Several sweeps form a grid. Each run is
+brackets, applied together with it:
+`loss=bce,wgan[stabilizers.regularizer=gp;stabilizers.d_batchnorm=False]` (the label stays
+`wgan[...]`). Several sweeps form a grid. Each run is
 `python -m experiments.run` in a subprocess (isolated, restartable), so rerunning an ablation
 skips finished runs and resumes interrupted ones through the trainer's own auto-resume.
 

@@ -1,6 +1,6 @@
 """Speed of a config's train step: compile time, cold start, step time, images/s, GFLOP/s.
 
-`benchmark(config, steps, warmup)` builds exactly what `gan_jax.training.loop` runs (the config's data
+`benchmark(config, steps, warmup)` builds exactly what the training loop runs (the config's data
 source, networks, optimizers, device layout and `train.steps_per_dispatch`), then:
 
 * times the start: data source, state initialisation, XLA compilation (`lower().compile()`, so

@@ -6,8 +6,8 @@ from (they belong to steps that will be trained again), so the history always de
 parameters the checkpoints hold. From it:
 
 * `WORKDIR/loss_curves.png`: the task's panels (a GAN: D and G losses, mean D(x) and D(G(z)),
-  the torch-faces monitor; an encoder: its losses), then the panels of the evaluation metrics (`gan_jax.evaluation.registry`: the DIGITS
-  pixel-histogram χ² among them), over the training step;
+  the torch-faces monitor; an encoder: its losses), then the panels of the evaluation metrics
+  (`gan_jax.evaluation.registry`: the DIGITS pixel-histogram χ² among them), over the step;
 * `WORKDIR/progress.gif`: the fixed-noise sample pictures `samples/step_*.png` as an
   animation (the seeds' training animations), at most `MAX_FRAMES` frames spread evenly.
 """

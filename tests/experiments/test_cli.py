@@ -104,7 +104,6 @@ def test_kill_9_then_rerun_resumes_and_finishes(tmp_path):
 
 def test_renamed_config_fields_are_rewritten_with_a_warning(capsys):
     from experiments.cli import resolve_argv
-
     from gan_jax.config import RENAMED, base_config
 
     argv = ["run", "--config.ema_decay=0.5", "--config.balance.skip_margin", "--config.loss=bce"]

@@ -1,5 +1,5 @@
-"""Strided convs differentiated by their adjoints (gan_jax/models/layers/adjoint_conv.py) give the same
-values, gradients and second-order gradients as XLA's autodiff of `lax` convs; the Flax layers
+"""Strided convs differentiated by their adjoints (gan_jax/models/layers/adjoint_conv.py) give the
+same values, gradients and second-order gradients as XLA's autodiff of `lax` convs; the Flax layers
 and whole DCGANs built with `conv_grads='adjoint'` equal the plain ones; G's project layer
 equals `nn.ConvTranspose`; `import gan_jax` sets its XLA:CPU flags (gan_jax/platform/xla_cpu.py).
 """

@@ -12,7 +12,7 @@ where K(x, g) = d<conv(x, W), g>/dW. Left to autodiff, XLA:CPU computes dx of a 
 an input-dilated convolution and dW of a transposed conv as a kernel-dilated one, both slow
 algorithms there (48 ms vs 23 ms for a DCGAN-64 D layer's dx, 55 vs 21 ms for a G layer's dW on
 2 cores, batch 64). Here the rules above use the fast ones: a transposed conv's forward pass is
-the sub-pixel algorithm (`gan_jax.models.layers.subpixel`), a conv's forward pass and K are XLA's own
+the sub-pixel algorithm (`models.layers.subpixel`), a conv's forward pass and K are XLA's own
 strided convolution and its kernel gradient. The functions are exact (the same sums in another
 order); higher-order reverse-mode gradients (R1, WGAN-GP) work, forward-mode (`jax.jvp`) does not.
 

@@ -4,7 +4,7 @@ faster on XLA:CPU, with the same parameter trees (checkpoints work with either).
 * `StridedConv`: `nn.Conv` (2-D, NHWC); with `adjoint_grads` its gradients come from
   `gan_jax.models.layers.adjoint_conv.conv` (dx by the sub-pixel transposed conv).
 * `SubpixelConvTranspose`: `nn.ConvTranspose(transpose_kernel=True)` computed as stride-1
-  conv(s) + depth-to-space (`gan_jax.models.layers.subpixel`); with `adjoint_grads` its gradients come
+  conv(s) + depth-to-space (`models.layers.subpixel`); with `adjoint_grads` its gradients come
   from `adjoint_conv.conv_transpose` (dy by XLA's strided conv).
 """
 
