@@ -55,7 +55,8 @@ class Runner:
     `GANSpec` stands for `functools.partial(make_train_step, spec)`. `step(state, batch, rng)`
     takes a placed batch (`place_batch`) whose leading axis is the global batch, or
     `(k, global_batch, ...)` when `steps_per_dispatch=k > 1`. `constants` (e.g. an encoder's
-    frozen generator weights) are placed once, replicated, and passed to the step as a fourth argument.
+    frozen generator weights) are placed once, replicated, and passed to the step as a fourth
+    argument.
     """
 
     def __init__(
