@@ -13,6 +13,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from gan_jax.config import ENCODER_TASK, optimizer_config
+from gan_jax.core import optim
 from gan_jax.errors import ConfigError
 
 TASK = ENCODER_TASK
@@ -86,7 +87,6 @@ def validate(config: ml_collections.ConfigDict) -> None:
             raise ConfigError(f"config.train.{field}={config.train[field]} must be > 0")
     if config.data.batch_size <= 0:
         raise ConfigError(f"config.data.batch_size={config.data.batch_size} must be > 0")
-    if config.optimizer.lr <= 0:
-        raise ConfigError(f"config.optimizer.lr={config.optimizer.lr} must be > 0")
+    optim.validate(config.optimizer, "optimizer")
     if config.num_devices < 0:
         raise ConfigError(f"config.num_devices={config.num_devices} must be >= 0 (0 = all)")

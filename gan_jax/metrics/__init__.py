@@ -11,6 +11,7 @@ networks live elsewhere); each module holds one family:
 * ``classes``: conditional accuracy and predicted-label histogram, entropy, KL to uniform.
 * ``mixtures``: mode coverage on the 2-D Gaussian mixtures (VEEGAN/PacGAN protocol).
 
-The feature networks (InceptionV3, the domain classifiers) and ``features``, their shared batched
-extraction loop, produce the arrays these functions take.
+The feature networks (InceptionV3, the domain classifiers) and their shared batched extraction
+loop live in ``gan_jax.feature_nets``; they produce the arrays these functions take. Pure
+functions only: this package imports nothing but ``errors`` and ``data`` (the mixtures).
 """

@@ -157,8 +157,8 @@ def _check_input(x: jax.Array, data_shape: Sequence[int]) -> None:
         raise ValueError(f"expected images of shape (B, {data_shape}), got {x.shape}")
 
 
-class DCGANGenerator(nn.Module):
-    """z (B, latent) [+ labels] -> images (B, S, S, C) in [-1, 1], S in {32, 64, 128}."""
+class _GeneratorFields(nn.Module):
+    """The settings every DCGAN generator takes (the subclasses differ in their layers)."""
 
     data_shape: Sequence[int]
     width: int
@@ -166,6 +166,21 @@ class DCGANGenerator(nn.Module):
     dtype: Any = jnp.float32
     upsample: str = "subpixel"
     conv_grads: str = "adjoint"
+
+
+class _DiscriminatorFields(nn.Module):
+    """The settings every DCGAN discriminator takes (the subclasses differ in their layers)."""
+
+    data_shape: Sequence[int]
+    width: int
+    num_classes: int = 0
+    dtype: Any = jnp.float32
+    opts: DOptions = DOptions()
+    conv_grads: str = "adjoint"
+
+
+class DCGANGenerator(_GeneratorFields):
+    """z (B, latent) [+ labels] -> images (B, S, S, C) in [-1, 1], S in {32, 64, 128}."""
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -187,15 +202,8 @@ class DCGANGenerator(nn.Module):
         return jnp.tanh(out(h)).astype(jnp.float32)
 
 
-class DCGANDiscriminator(nn.Module):
+class DCGANDiscriminator(_DiscriminatorFields):
     """images (B, S, S, C) [+ labels] -> raw logits (B,), S in {32, 64, 128}."""
-
-    data_shape: Sequence[int]
-    width: int
-    num_classes: int = 0
-    dtype: Any = jnp.float32
-    opts: DOptions = DOptions()
-    conv_grads: str = "adjoint"
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -218,15 +226,8 @@ class DCGANDiscriminator(nn.Module):
         return logit.reshape((batch,)).astype(jnp.float32)
 
 
-class DCGAN28Generator(nn.Module):
+class DCGAN28Generator(_GeneratorFields):
     """z (B, latent) [+ labels] -> images (B, 28, 28, C) in [-1, 1] (TensorFlow DCGAN tutorial)."""
-
-    data_shape: Sequence[int]
-    width: int
-    num_classes: int = 0
-    dtype: Any = jnp.float32
-    upsample: str = "subpixel"
-    conv_grads: str = "adjoint"
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -257,15 +258,8 @@ class DCGAN28Generator(nn.Module):
         return jnp.tanh(out(h)).astype(jnp.float32)
 
 
-class DCGAN28Discriminator(nn.Module):
+class DCGAN28Discriminator(_DiscriminatorFields):
     """images (B, 28, 28, C) [+ labels] -> raw logits (B,) (TensorFlow DCGAN tutorial + BN)."""
-
-    data_shape: Sequence[int]
-    width: int
-    num_classes: int = 0
-    dtype: Any = jnp.float32
-    opts: DOptions = DOptions()
-    conv_grads: str = "adjoint"
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import flax.linen as nn
 import ml_collections
 from absl import logging
 
@@ -28,19 +27,12 @@ from gan_jax.training.best import BestTracker
 class EvalHook:
     """Runs the configured evaluations at their steps (see the module docstring)."""
 
-    def __init__(
-        self,
-        config: ml_collections.ConfigDict,
-        source: Any,
-        generator: nn.Module,
-        num_classes: int,
-        workdir: str,
-    ) -> None:
-        ev = config.evals
-        self.every = ev.every
-        self.evaluator = Evaluator(config, source, generator, num_classes)
+    def __init__(self, evaluator: Evaluator, evals: ml_collections.ConfigDict, workdir: str):
+        """`evaluator` scores the run's generator; `evals` is the config's `evals` block."""
+        self.every = evals.every
+        self.evaluator = evaluator
         self.best = (
-            BestTracker(workdir, ev.best_metric, self.evaluator.keys) if ev.best_metric else None
+            BestTracker(workdir, evals.best_metric, evaluator.keys) if evals.best_metric else None
         )
         self.directory = os.path.join(workdir, EVAL_DIR)
         self.evaluator.load_net()

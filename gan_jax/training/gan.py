@@ -24,6 +24,7 @@ from gan_jax.core.state import NET_NAMES, GANState, init_state, param_count
 from gan_jax.core.step import GANSpec
 from gan_jax.errors import ConfigError, DataError, TrainingDiverged
 from gan_jax.evaluation import settings as eval_settings
+from gan_jax.evaluation.evaluator import Evaluator
 from gan_jax.runs.run_files import save_run_files
 from gan_jax.training import loop
 from gan_jax.training.evals import EvalHook
@@ -150,7 +151,11 @@ class GANTask(loop.Task):
         self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
         # A missing feature network stops the run here, before anything is written.
         self.evals = (
-            EvalHook(config, self.source, self.spec.generator, self.spec.num_classes, workdir)
+            EvalHook(
+                Evaluator(config, self.source, self.spec.generator, self.spec.num_classes),
+                config.evals,
+                workdir,
+            )
             if config.evals.every
             else None
         )

@@ -6,8 +6,8 @@ import time
 import numpy as np
 import pytest
 
-from gan_jax.config import base_config, validate
-from gan_jax.data import MixtureSource, make_source
+from gan_jax.config import base_config
+from gan_jax.data import MixtureSource, make_source, validate
 from gan_jax.data.arrays import ArraySource
 from gan_jax.data.preprocess import convert_channels, crop_and_resize, to_model_range
 from gan_jax.errors import ConfigError, DataError
