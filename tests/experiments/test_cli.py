@@ -2,6 +2,7 @@
 and resume."""
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -119,3 +120,28 @@ def test_renamed_config_fields_are_rewritten_with_a_warning(capsys):
     assert "balance.skip_margin is now --config.stabilizers.skip_margin" in err
     fields = base_config().stabilizers
     assert {new.split(".")[1] for new in RENAMED.values()} == set(fields)
+
+
+def test_console_is_clean_and_steps_per_second_is_a_rate(tmp_path):
+    """Default console: `HH:MM:SS message` lines only, no library INFO (JAX's TPU probe, orbax),
+    and the progress line's steps/s is a real rate even with 25 steps per dispatch (feeding the
+    first dispatch, compile included, to the reporter gave millions of steps/s)."""
+    result = run_module(
+        "experiments.run",
+        "--config=ring8:tiny",
+        f"--workdir={tmp_path / 'run'}",
+        "--config.train.steps_per_dispatch=25",
+        "--config.train.num_steps=100",
+        "--config.train.log_every=25",
+        "--config.train.sample_every=100",
+        "--config.train.checkpoint_every=100",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines and all(re.match(r"\d\d:\d\d:\d\d \S", line) for line in lines), lines[:5]
+    text = "\n".join(lines)
+    assert "Unable to initialize backend" not in text and "orbax" not in text
+    assert "[25] d_fake=" in text and "Trained steps 0..100" in text
+    rates = [float(r) for r in re.findall(r" ([\d.]+) steps/s, ", text)]
+    assert rates, text
+    assert all(0 < r < 20_000 for r in rates), rates  # ring8:tiny runs ~10^2-10^3 steps/s
