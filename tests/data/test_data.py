@@ -210,4 +210,4 @@ def test_batch_not_divisible_by_processes_and_config_checks():
         config = base_config()
         config.data[field] = value
         with pytest.raises(ConfigError, match=re.escape(message)):
-            validate(config)
+            validate(config.data)

@@ -15,6 +15,7 @@ from gan_jax.evaluation import evaluator, registry
 from gan_jax.evaluation.evaluator import Evaluator
 from gan_jax.evaluation.registry import better, resolve_metrics
 from gan_jax.training import history
+from gan_jax.training.gan import CHART_PANELS
 
 # Written out by hand from the metric definitions, not from the registry.
 DIRECTIONS = {
@@ -204,7 +205,7 @@ def test_one_entry_is_enough(digits_npz, fake_net, tmp_path, monkeypatch):
             return np.zeros((4, 4, 3), np.uint8)
 
         monkeypatch.setattr(history.pictures, "line_chart", line_chart)
-        rows = history.History(str(tmp_path), 0)
+        rows = history.History(str(tmp_path), 0, CHART_PANELS)
         rows.append(1, {"brightness": 0.1, "feature_gap": 2.0, "d_loss": 1.0})
         assert rows.plot() is not None
         assert drawn == ["losses", "brightness", "feature gap"]
@@ -251,8 +252,8 @@ def test_score_rejects_keys_the_entry_does_not_declare():
         registry.score(["wrong"], registry.Context(fake=_fake(), labels=None))
 
 
-def test_history_draws_the_training_then_the_registry_panels():
-    panels = history.chart_panels()
+def test_history_draws_the_training_then_the_registry_panels(tmp_path):
+    panels = history.History(str(tmp_path), 0, CHART_PANELS).panels
     assert set(panels) == PANELS
     assert [title for title, _ in panels[:2]] == ["losses", "mean D output"]
     assert panels[2:] == registry.chart_panels()

@@ -2,8 +2,8 @@
 and resume."""
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys

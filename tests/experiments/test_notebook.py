@@ -3,16 +3,12 @@
 import os
 
 import pytest
+from helpers import ROOT
 
 nbclient = pytest.importorskip("nbclient")
 nbformat = pytest.importorskip("nbformat")
 
-NOTEBOOK = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    "experiments",
-    "colab",
-    "explore.ipynb",
-)
+NOTEBOOK = os.path.join(ROOT, "experiments", "colab", "explore.ipynb")
 
 
 def test_explore_notebook_runs_on_a_tiny_checkpoint(cgan_encoder, monkeypatch):
