@@ -2,15 +2,16 @@
 
 Chosen with `config.stabilizers.regularizer`:
 - `r1` (Mescheder, Geiger & Nowozin 2018, "Which training methods for GANs do actually
-  converge?"): R1 = E_x‖∇ₓD(x)‖² on real data; D's loss gains (γ/2)·R1 with γ = `regularizer_weight`.
+  converge?"): R1 = E_x‖∇ₓD(x)‖² on real data; D's loss gains (γ/2)·R1 with
+  γ = `regularizer_weight`.
 - `gp` (Gulrajani et al. 2017, "Improved training of Wasserstein GANs"): GP = E(‖∇D(x̂)‖₂ − 1)²
-  at x̂ = εx + (1 − ε)x̃, ε ~ U[0, 1] per example; D's loss gains λ·GP with λ = `regularizer_weight`. With
-  `loss='wgan'` this is WGAN-GP.
+  at x̂ = εx + (1 − ε)x̃, ε ~ U[0, 1] per example; D's loss gains λ·GP with
+  λ = `regularizer_weight`. With `loss='wgan'` this is WGAN-GP.
 
 Both use per-example input gradients computed as ∇ₓ Σᵢ D(xᵢ), which is exact only when examples
 do not interact inside D: turn BatchNorm off in D (`stabilizers.d_batchnorm=False`) for the exact
-penalty. `regularizer_interval` > 1 is lazy regularization (Karras et al. 2020, StyleGAN2): the penalty is
-computed every `interval` steps with its weight multiplied by `interval`.
+penalty. `regularizer_interval` > 1 is lazy regularization (Karras et al. 2020, StyleGAN2): the
+penalty is computed every `interval` steps with its weight multiplied by `interval`.
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def penalty_scale(name: str, weight: float, interval: int) -> float:
 def validate(name: str, weight: float, interval: int) -> None:
     if name not in NAMES:
         raise ConfigError(
-            f"config.stabilizers.regularizer={name!r} is not valid; choose one of: {', '.join(NAMES)}"
+            f"config.stabilizers.regularizer={name!r} is not valid; "
+            f"choose one of: {', '.join(NAMES)}"
         )
     if weight < 0:
         raise ConfigError(f"config.stabilizers.regularizer_weight={weight} must be >= 0")
