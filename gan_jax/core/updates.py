@@ -1,0 +1,318 @@
+"""The pieces of the train step: network passes, D's and G's losses and updates, stabilizers.
+
+`gan_jax.core.step.make_train_step` composes them: `n_critic` calls of `d_update`, then
+`g_update`, `update_g_ema`, `update_d_l2_weight` and `record_divergence`. Each piece is a pure
+function of the `GANSpec`, a `DeviceAxis` (identity on one device, collectives under pmap) and
+arrays, so it can be jitted and tested on its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from jax import lax
+
+from gan_jax.core.device_axis import DeviceAxis
+from gan_jax.core.regularizers import gradient_penalty, r1_penalty
+from gan_jax.core.stabilizers import (
+    adapt_l2_weight,
+    discriminator_errors,
+    ema_update,
+    keep_if,
+    l2_of_weights,
+    skip_decisions,
+)
+from gan_jax.core.state import DISCRIMINATOR, GENERATOR, GANState, Params
+
+if TYPE_CHECKING:
+    from gan_jax.core.step import GANSpec
+
+Metrics = dict[str, jax.Array]
+
+
+class DOutputs(NamedTuple):
+    """What D's loss computes besides the value it is differentiated for."""
+
+    batch_stats: Params  # D's BatchNorm statistics after its passes on real and fake data
+    real_logits: jax.Array  # D's outputs on the global batch (gathered over devices)
+    fake_logits: jax.Array
+    loss: jax.Array  # the adversarial loss alone, without L2 or penalty
+    penalty: jax.Array  # the gradient penalty (0 when off, or between `reg_interval` steps)
+
+
+def generate(
+    generator: nn.Module, params: Params, batch_stats: Params, z: jax.Array, labels: Any
+) -> tuple[jax.Array, Params]:
+    """G's training-mode forward pass: (samples, updated BatchNorm statistics)."""
+    out, new = generator.apply(
+        {"params": params, "batch_stats": batch_stats},
+        z,
+        labels,
+        train=True,
+        mutable=["batch_stats"],
+    )
+    return out, new.get("batch_stats", batch_stats)
+
+
+def discriminate(
+    discriminator: nn.Module,
+    params: Params,
+    batch_stats: Params,
+    x: jax.Array,
+    labels: Any,
+    dropout_key: jax.Array,
+) -> tuple[jax.Array, Params]:
+    """D's training-mode forward pass (dropout on, statistics updated): (outputs, statistics)."""
+    out, new = discriminator.apply(
+        {"params": params, "batch_stats": batch_stats},
+        x,
+        labels,
+        train=True,
+        mutable=["batch_stats"],
+        rngs={"dropout": dropout_key},
+    )
+    return out, new.get("batch_stats", batch_stats)
+
+
+def d_penalty(
+    spec: GANSpec,
+    axis: DeviceAxis,
+    d_params: Params,
+    d_stats: Params,
+    x: jax.Array,
+    fake: jax.Array,
+    labels: Any,
+    key: jax.Array,
+    step: jax.Array,
+) -> jax.Array:
+    """The configured gradient penalty on D (`spec.regularizer`, 'r1' or 'gp'), unscaled.
+
+    It is computed only every `spec.reg_interval` steps (lazy regularization; the weight in
+    `spec.reg_scale` already includes the interval) and is 0 in between. GP's mixing weights are
+    drawn per example for the global batch, like the latent noise.
+    """
+    eps_key, drop_key = jax.random.split(key)
+
+    def d_fn(inputs: jax.Array) -> jax.Array:
+        return discriminate(spec.discriminator, d_params, d_stats, inputs, labels, drop_key)[0]
+
+    if spec.regularizer == "r1":
+        compute = lambda: r1_penalty(d_fn, x)  # noqa: E731
+    else:
+        eps = axis.per_example(jax.random.uniform, eps_key, x.shape[0])
+        compute = lambda: gradient_penalty(d_fn, x, fake, eps)  # noqa: E731
+    if spec.reg_interval == 1:
+        return compute()
+    on = step % spec.reg_interval == 0
+    return lax.cond(on, compute, lambda: jnp.zeros((), jnp.float32))
+
+
+def d_loss(
+    spec: GANSpec,
+    axis: DeviceAxis,
+    d_params: Params,
+    state: GANState,
+    x: jax.Array,
+    fake: jax.Array,
+    labels: Any,
+    dropout_key: jax.Array,
+    penalty_key: jax.Array,
+) -> tuple[jax.Array, DOutputs]:
+    """D's objective at `d_params`: the loss on real `x` and generated `fake`, plus the adaptive
+    L2 term (weight `state.d_l2_weight`) and the scaled gradient penalty when configured.
+
+    Returns (total, DOutputs); `d_update` differentiates the total. D's outputs are gathered
+    over devices before the loss so that batch-mean losses see the global batch.
+    """
+    D = spec.discriminator
+    real_logits, stats = discriminate(D, d_params, state.d_batch_stats, x, labels, dropout_key)
+    fake_logits, stats = discriminate(
+        D, d_params, stats, fake, labels, jax.random.fold_in(dropout_key, 1)
+    )
+    real_all, fake_all = axis.gather(real_logits), axis.gather(fake_logits)
+    value = spec.loss.discriminator_loss(real_all, fake_all)
+    total, reg = value, jnp.zeros((), jnp.float32)
+    if spec.adaptive_l2 is not None:
+        total = total + state.d_l2_weight * l2_of_weights(d_params)
+    if spec.regularizer != "none":
+        reg = d_penalty(spec, axis, d_params, stats, x, fake, labels, penalty_key, state.step)
+        total = total + spec.reg_scale * reg
+    return total, DOutputs(stats, real_all, fake_all, value, reg)
+
+
+def skip_flags(
+    spec: GANSpec, real_logits: jax.Array, fake_logits: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """(skip_d, skip_g): margin-based update skipping from D's outputs on the global batch
+    (`gan_jax.core.stabilizers`); both False when `spec.skip_margin` is 0."""
+    if spec.skip_margin <= 0:
+        off = jnp.zeros((), bool)
+        return off, off
+    return skip_decisions(*discriminator_errors(real_logits, fake_logits), spec.skip_margin)
+
+
+def _mean_output(logits: jax.Array, logistic: bool) -> jax.Array:
+    """Mean D output, as a probability when D's output is a logit."""
+    return jnp.mean(jax.nn.sigmoid(logits) if logistic else logits)
+
+
+def d_update(
+    spec: GANSpec,
+    axis: DeviceAxis,
+    state: GANState,
+    g_stats: Params,
+    x: jax.Array,
+    labels: Any,
+    key: jax.Array,
+) -> tuple[GANState, Params, Metrics, jax.Array]:
+    """One discriminator update on real batch `x` against fresh samples of the current G.
+
+    G runs in training mode to make the samples, so its BatchNorm statistics move: they are
+    threaded through as `g_stats` (returned updated) rather than written to the state, which
+    `g_update` does once per step. D's gradients are averaged over devices before `spec.d_tx`.
+    When D is too good (see `skip_flags`) its parameters, optimizer state and statistics stay
+    bit-identical and `d_skips` counts the skip.
+
+    Returns (state, g_stats, metrics, skip_g); `skip_g` says whether G's next update is skipped.
+    """
+    z_key, drop_key, reg_key = jax.random.split(key, 3)
+    drop_key = axis.device_key(drop_key)
+    z = axis.per_example(jax.random.normal, z_key, x.shape[0], spec.latent_dim)
+    fake, g_stats = generate(spec.generator, state.g_params, g_stats, z, labels)
+    fake = lax.stop_gradient(fake)
+
+    def loss_fn(d_params: Params) -> tuple[jax.Array, DOutputs]:
+        return d_loss(spec, axis, d_params, state, x, fake, labels, drop_key, reg_key)
+
+    (_, out), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.d_params)
+    grads = axis.pmean(grads)
+    updates, d_opt_state = spec.d_tx.update(grads, state.d_opt_state, state.d_params)
+    new = (optax.apply_updates(state.d_params, updates), d_opt_state, axis.pmean(out.batch_stats))
+    skip_d, skip_g = skip_flags(spec, out.real_logits, out.fake_logits)
+    if spec.skip_margin > 0:
+        new = keep_if(skip_d, (state.d_params, state.d_opt_state, state.d_batch_stats), new)
+    state = state.replace(
+        d_params=new[0],
+        d_opt_state=new[1],
+        d_batch_stats=new[2],
+        d_skips=state.d_skips + skip_d.astype(jnp.int32),
+    )
+    metrics = {
+        "d_loss": out.loss,
+        "d_real": _mean_output(out.real_logits, spec.loss.logistic),
+        "d_fake": _mean_output(out.fake_logits, spec.loss.logistic),
+        "d_grad_norm": optax.global_norm(grads),
+    }
+    if spec.regularizer != "none":
+        metrics["d_penalty"] = axis.pmean(out.penalty)
+    return state, g_stats, metrics, skip_g
+
+
+def g_loss(
+    spec: GANSpec,
+    axis: DeviceAxis,
+    g_params: Params,
+    state: GANState,
+    g_stats: Params,
+    z: jax.Array,
+    x: jax.Array,
+    labels: Any,
+    dropout_key: jax.Array,
+) -> tuple[jax.Array, Params]:
+    """G's objective at `g_params` against the current D: (loss, G's updated statistics).
+
+    D runs in training mode (dropout on) but its statistics updates are dropped: only G learns
+    here. Real data goes through D only for losses that need it (relativistic ones).
+    """
+    D = spec.discriminator
+    fake, stats = generate(spec.generator, g_params, g_stats, z, labels)
+    fake_logits, _ = discriminate(D, state.d_params, state.d_batch_stats, fake, labels, dropout_key)
+    real_logits = None
+    if spec.loss.needs_real_for_generator:
+        real_logits, _ = discriminate(
+            D, state.d_params, state.d_batch_stats, x, labels, jax.random.fold_in(dropout_key, 1)
+        )
+        real_logits = axis.gather(real_logits)
+    return spec.loss.generator_loss(real_logits, axis.gather(fake_logits)), stats
+
+
+def g_update(
+    spec: GANSpec,
+    axis: DeviceAxis,
+    state: GANState,
+    g_stats: Params,
+    x: jax.Array,
+    labels: Any,
+    key: jax.Array,
+    skip_g: jax.Array,
+) -> tuple[GANState, Metrics]:
+    """One generator update through the current D; D's parameters are not touched.
+
+    G's gradients are averaged over devices before `spec.g_tx`. When `skip_g` (D too bad, see
+    `skip_flags`) G's parameters and optimizer state stay bit-identical and `g_skips` counts the
+    skip; G's BatchNorm statistics (`g_stats` from the D updates, moved once more here) are
+    stored either way.
+    """
+    z_key, drop_key = jax.random.split(key)
+    drop_key = axis.device_key(drop_key)
+    z = axis.per_example(jax.random.normal, z_key, x.shape[0], spec.latent_dim)
+
+    def loss_fn(g_params: Params) -> tuple[jax.Array, Params]:
+        return g_loss(spec, axis, g_params, state, g_stats, z, x, labels, drop_key)
+
+    (value, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
+    grads = axis.pmean(grads)
+    updates, g_opt_state = spec.g_tx.update(grads, state.g_opt_state, state.g_params)
+    g_params = optax.apply_updates(state.g_params, updates)
+    if spec.skip_margin > 0:
+        g_params, g_opt_state = keep_if(
+            skip_g, (state.g_params, state.g_opt_state), (g_params, g_opt_state)
+        )
+    state = state.replace(
+        g_params=g_params,
+        g_opt_state=g_opt_state,
+        g_batch_stats=axis.pmean(g_stats),
+        g_skips=state.g_skips + skip_g.astype(jnp.int32),
+    )
+    return state, {"g_loss": value, "g_grad_norm": optax.global_norm(grads)}
+
+
+def update_g_ema(spec: GANSpec, state: GANState) -> GANState:
+    """ema ← decay·ema + (1 − decay)·G's params, after G's update; a no-op when
+    `spec.ema_decay` is 0 (the state then holds no EMA)."""
+    if spec.ema_decay <= 0:
+        return state
+    return state.replace(
+        g_ema_params=ema_update(state.g_ema_params, state.g_params, spec.ema_decay)
+    )
+
+
+def update_d_l2_weight(spec: GANSpec, state: GANState, g_loss_value: jax.Array) -> GANState:
+    """Move D's adaptive L2 weight by one step of the band rule on G's loss (a no-op when
+    `spec.adaptive_l2` is None): D gets more weight decay while it is winning."""
+    if spec.adaptive_l2 is None:
+        return state
+    return state.replace(
+        d_l2_weight=adapt_l2_weight(state.d_l2_weight, g_loss_value, spec.adaptive_l2)
+    )
+
+
+def record_divergence(state: GANState, d_losses: jax.Array, g_loss_value: jax.Array) -> GANState:
+    """Record the first step whose loss was not finite, and which network's.
+
+    `d_losses` holds this step's D losses (one per critic update). Only the first bad step is
+    kept: the host reads `diverged_step` when it logs, so the hot loop never syncs to check.
+    """
+    d_bad = ~jnp.all(jnp.isfinite(d_losses))
+    g_bad = ~jnp.isfinite(g_loss_value)
+    first = (state.diverged_step < 0) & (d_bad | g_bad)
+    return state.replace(
+        diverged_step=jnp.where(first, state.step, state.diverged_step),
+        diverged_net=jnp.where(
+            first, jnp.where(d_bad, DISCRIMINATOR, GENERATOR), state.diverged_net
+        ),
+    )
