@@ -48,14 +48,7 @@ def generate(
     generator: nn.Module, params: Params, batch_stats: Params, z: jax.Array, labels: Any
 ) -> tuple[jax.Array, Params]:
     """G's training-mode forward pass: (samples, updated BatchNorm statistics)."""
-    out, new = generator.apply(
-        {"params": params, "batch_stats": batch_stats},
-        z,
-        labels,
-        train=True,
-        mutable=["batch_stats"],
-    )
-    return out, new.get("batch_stats", batch_stats)
+    return _train_apply(generator, params, batch_stats, z, labels, {})
 
 
 def discriminate(
@@ -67,13 +60,25 @@ def discriminate(
     dropout_key: jax.Array,
 ) -> tuple[jax.Array, Params]:
     """D's training-mode forward pass (dropout on, statistics updated): (outputs, statistics)."""
-    out, new = discriminator.apply(
+    return _train_apply(discriminator, params, batch_stats, x, labels, {"dropout": dropout_key})
+
+
+def _train_apply(
+    module: nn.Module,
+    params: Params,
+    batch_stats: Params,
+    inputs: jax.Array,
+    labels: Any,
+    rngs: dict[str, jax.Array],
+) -> tuple[jax.Array, Params]:
+    """`module` in training mode: (outputs, its BatchNorm statistics after this pass)."""
+    out, new = module.apply(
         {"params": params, "batch_stats": batch_stats},
-        x,
+        inputs,
         labels,
         train=True,
         mutable=["batch_stats"],
-        rngs={"dropout": dropout_key},
+        rngs=rngs,
     )
     return out, new.get("batch_stats", batch_stats)
 
