@@ -38,7 +38,8 @@ def make_optimizer(
     opt: ml_collections.ConfigDict, num_updates: int
 ) -> optax.GradientTransformation:
     """One network's optax transformation: optional clipping (value, then global norm), then
-    adam/rmsprop/sgd.
+    adam/rmsprop/sgd. `weight_decay` is AdamW's decoupled decay for adam, and for sgd/rmsprop
+    the classic L2 term wd·params added to the (clipped) gradient, as torch's optimizers do.
 
     `num_updates` is how many times this optimizer steps in the whole run (D steps `n_critic`
     times per train step), so decaying schedules end exactly at the last update.
@@ -49,10 +50,13 @@ def make_optimizer(
             tx = optax.adamw(lr, b1=opt.b1, b2=opt.b2, eps=opt.eps, weight_decay=opt.weight_decay)
         else:
             tx = optax.adam(lr, b1=opt.b1, b2=opt.b2, eps=opt.eps)
-    elif opt.name == "rmsprop":
-        tx = optax.rmsprop(lr, decay=opt.decay, eps=opt.eps, momentum=opt.momentum or None)
     else:
-        tx = optax.sgd(lr, momentum=opt.momentum or None)
+        if opt.name == "rmsprop":
+            tx = optax.rmsprop(lr, decay=opt.decay, eps=opt.eps, momentum=opt.momentum or None)
+        else:
+            tx = optax.sgd(lr, momentum=opt.momentum or None)
+        if opt.weight_decay:  # L2 decay added to the gradient, as torch's SGD/RMSprop do
+            tx = optax.chain(optax.add_decayed_weights(opt.weight_decay), tx)
     if opt.clip_norm > 0:
         tx = optax.chain(optax.clip_by_global_norm(opt.clip_norm), tx)
     if opt.get("clip_value", 0.0) > 0:

@@ -4,8 +4,9 @@ A task (`Task`) gives the loop what differs between tasks: its run files, its in
 `Runner` (the compiled step placed on the devices), its data source, its pictures and its
 health check. Everything else exists once, here:
 
-* resume from the latest checkpoint in `WORKDIR/checkpoints`, or return at once when the run
-  is finished (rewriting `metrics.json` when a run was killed after its last checkpoint);
+* resume from the latest checkpoint in `WORKDIR/checkpoints`, or return at once, writing
+  nothing, when the run is finished (a run killed after its last checkpoint but before
+  `metrics.json` gets its final pictures and metrics.json);
 * input batches read ahead and placed on the devices (`gan_jax.data.prefetch`);
 * the schedule: metrics every `train.log_every` steps (TensorBoard, console, `history.jsonl`),
   pictures every `train.sample_every`, periodic evaluations (`task.evals`), checkpoints every
@@ -36,6 +37,7 @@ from gan_jax.evaluation.registry import Panel
 from gan_jax.platform.distributed import is_primary
 from gan_jax.platform.files import write_json_atomic
 from gan_jax.runs.checkpoint import Checkpointer
+from gan_jax.runs.restore import checkpoint_steps
 from gan_jax.runs.run_files import METRICS_FILE
 from gan_jax.training.history import History, progress_gif
 from gan_jax.training.parallel import Runner
@@ -116,21 +118,21 @@ def train(task: Task, workdir: str) -> dict[str, float]:
     config = task.config
     tc, runner = config.train, task.runner
     workdir = os.path.abspath(workdir)
-    os.makedirs(workdir, exist_ok=True)
-    task.write_run_files(workdir)
+    start = max(checkpoint_steps(workdir), default=0)
+    if start >= tc.num_steps and os.path.exists(os.path.join(workdir, METRICS_FILE)):
+        logging.info("Already trained for %d steps; nothing to do", start)
+        return _read_metrics(workdir)  # a finished run's folder is left untouched
+
     state = task.init_state()
     logging.info("%s", task.describe(state))
+    os.makedirs(workdir, exist_ok=True)
     checkpointer = Checkpointer(workdir, tc.keep_checkpoints)
-    start = checkpointer.latest_step() or 0
     if start:
-        state = checkpointer.restore(state)
+        state = checkpointer.restore(state, start)
         logging.info("Resumed from step %d (%s)", start, checkpointer.directory)
     else:
         state = task.fresh_state(state)
-    if start >= tc.num_steps and os.path.exists(os.path.join(workdir, METRICS_FILE)):
-        checkpointer.close()
-        logging.info("Already trained for %d steps; nothing to do", start)
-        return _read_metrics(workdir)
+    task.write_run_files(workdir)  # after the restore: a failed resume leaves them as they were
 
     history = History(workdir, start, task.chart_panels)
     writer = report = None
