@@ -100,3 +100,30 @@ def test_kill_9_then_rerun_resumes_and_finishes(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Resumed from step" in result.stderr
     assert json.loads((workdir / "metrics.json").read_text())["step"] == 4000
+
+
+def test_divergence_exits_with_status_1_and_one_error_line_naming_the_step(tmp_path):
+    # An absurd learning rate: D's first update blows up, so G's loss at step 0 is NaN. The health
+    # check runs at step 2 (log_every) and must name the first bad step, not the current one.
+    workdir = tmp_path / "run"
+    result = run_cli(
+        "--config=ring8:tiny",
+        f"--workdir={workdir}",
+        "--compilation_cache=",
+        "--config.g_optimizer.lr=1e30",
+        "--config.d_optimizer.lr=1e30",
+        "--config.train.num_steps=4",
+        "--config.train.log_every=2",
+        "--config.train.checkpoint_every=2",
+        "--config.train.sample_every=4",
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: the generator loss became non-finite at step 0 (latest d_loss=nan, "
+        "g_loss=nan); lower the learning rates or try another loss"
+    ], result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert not (workdir / "metrics.json").exists()  # what the ablation runner reads as "done"
+    # The health check comes before the checkpoint of the same step: nothing NaN was saved.
+    assert not [p for p in os.listdir(workdir / "checkpoints") if p.isdigit()]
