@@ -1,4 +1,5 @@
-"""Numpy-only helpers shared by tests/feature_nets/test_inception.py and tests/fixtures/make_inception_fixtures.py.
+"""Numpy-only helpers shared by tests/feature_nets/test_inception.py and
+tests/fixtures/make_inception_fixtures.py.
 
 `structured_value` gives every state-dict entry distinct, deterministic values derived from its
 key (no RNG stream, so torch and numpy sides regenerate the same weights on any platform).

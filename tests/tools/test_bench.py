@@ -1,4 +1,5 @@
-"""`gan_jax.tools.bench_step` / `python -m experiments.bench`: keys present and sane, flag errors."""
+"""`gan_jax.tools.bench_step` / `python -m experiments.bench`: keys present and sane, flag
+errors."""
 
 import json
 
