@@ -119,10 +119,9 @@ def test_divergence_exits_with_status_1_and_one_error_line_naming_the_step(tmp_p
     )
     assert result.returncode == 1, result.stderr[-3000:]
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [
-        "error: the generator loss became non-finite at step 0 (latest d_loss=nan, "
-        "g_loss=nan); lower the learning rates or try another loss"
-    ], result.stderr[-3000:]
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert errors[0].startswith("error: the generator loss became non-finite at step 0 (latest ")
+    assert errors[0].endswith("; lower the learning rates or try another loss")
     assert "Traceback" not in result.stderr
     assert not (workdir / "metrics.json").exists()  # what the ablation runner reads as "done"
     # The health check comes before the checkpoint of the same step: nothing NaN was saved.
