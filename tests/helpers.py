@@ -81,9 +81,10 @@ def image_source(name, tmp_path):
     return write_npz(tmp_path / "data.npz", shapes[name], num_classes=10)
 
 
-def write_checkpoint(name, workdir, data_dir, **overrides):
+def write_checkpoint(name, workdir, data_dir, transform=None, **overrides):
     """A `name:tiny` run folder in `workdir` with the initial state saved as step 0: the files
-    training writes, in seconds (no train step is compiled). Returns (config, spec, state)."""
+    training writes, in seconds (no train step is compiled). `transform(state)`, if given,
+    changes the state before it is saved. Returns (config, spec, saved state)."""
     if name not in ("ring8", "grid25") and "data.source" not in overrides:
         os.makedirs(data_dir, exist_ok=True)
         overrides["data.source"] = image_source(name, data_dir)
@@ -91,6 +92,8 @@ def write_checkpoint(name, workdir, data_dir, **overrides):
     source = make_source(config.data)
     spec = build_spec(config, source.data_shape)
     state = create_state(spec, source.data_shape, config.seed)
+    if transform is not None:
+        state = transform(state)
     os.makedirs(workdir, exist_ok=True)
     save_run_files(config, str(workdir), source.data_shape, config.model.num_classes)
     checkpointer = Checkpointer(str(workdir), 1)

@@ -28,9 +28,9 @@ import numpy as np
 
 from gan_jax import models
 from gan_jax.config import ENCODER_TASK
+from gan_jax.core.sampling import chunked, fixed_latents, make_sampler
 from gan_jax.errors import CheckpointError, InputError
 from gan_jax.runs.restore import pick_step, read_run_files, read_subtrees, resolve_run
-from gan_jax.core.sampling import chunked, fixed_latents, make_sampler
 
 GENERATOR_DIR = "generator"  # an encoder run's frozen copy of its generator
 

@@ -21,9 +21,9 @@ import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
 
-from gan_jax.runs.run_files import CONFIG_FILE, MODEL_FILE
 from gan_jax.config import migrate
 from gan_jax.errors import CheckpointError
+from gan_jax.runs.run_files import CONFIG_FILE, MODEL_FILE
 
 CHECKPOINTS = "checkpoints"
 _ITEM = "default"  # the item name `ocp.CheckpointManager` gives a single saved pytree

@@ -4,9 +4,7 @@ data shape and classes the model was built for), so a workdir alone rebuilds the
 from __future__ import annotations
 
 import json
-import math
 import os
-import tempfile
 from typing import Any
 
 import ml_collections

@@ -166,18 +166,93 @@ def test_adaptive_l2_weight_rule_and_penalty():
     assert float(stabilizers.adapt_l2_weight(w, jnp.array(0.5), band)) == 0.0  # clipped at 0
     assert float(stabilizers.adapt_l2_weight(w, jnp.array(1.0), band)) == 0.0  # inside band
     assert float(stabilizers.adapt_l2_weight(jnp.array(0.2), jnp.array(2.0), band)) == 0.25
+    assert float(stabilizers.adapt_l2_weight(jnp.array(0.2), jnp.array(0.5), band)) == (
+        pytest.approx(0.1)
+    )
     params = {"dense": {"kernel": jnp.ones((2, 3)), "bias": jnp.ones(3)}}
     assert float(stabilizers.l2_of_weights(params)) == 3.0  # ½·6, biases excluded
 
-    spec = _spec(adaptive_l2=band)
-    s1, m = jax.jit(make_train_step(spec))(_state(spec), _batch(), jax.random.PRNGKey(0))
-    g_loss = float(m["g_loss"])
-    expected = 0.1 if g_loss > 1.3 else 0.0
-    assert float(s1.d_l2_weight) == pytest.approx(expected)
+
+def _l2_band(low, high, step=0.04, maximum=0.1):
+    return ml_collections.ConfigDict(
+        dict(l2_band_low=low, l2_band_high=high, l2_step=step, l2_max=maximum)
+    )
+
+
+def _weight_trajectory(spec, state, steps):
+    """Run `steps` train steps; returns the state and the logged (g_loss, d_l2_weight) pairs."""
+    step = jax.jit(make_train_step(spec))
+    logged = []
+    for _ in range(steps):
+        state, m = step(state, _batch(), jax.random.PRNGKey(0))
+        logged.append((float(m["g_loss"]), float(m["d_l2_weight"])))
+        assert float(m["d_l2_weight"]) == float(state.d_l2_weight)
+    return state, logged
+
+
+def _rule(w, g_losses, band):
+    """The documented rule in plain Python: +step above the band, -step below, clip [0, max]."""
+    out = []
+    for g in g_losses:
+        delta = band.l2_step * ((g > band.l2_band_high) - (g < band.l2_band_low))
+        w = min(max(w + delta, 0.0), band.l2_max)
+        out.append(w)
+    return out
+
+
+def test_adaptive_l2_weight_follows_g_loss_in_the_step():
+    # The bce G loss starts near log 2 = 0.69: a band below it makes the weight rise (to the
+    # clip at l2_max), a band above it makes it fall back (to the clip at 0).
+    rising = _l2_band(0.1, 0.2)
+    spec = _spec(adaptive_l2=rising)
+    state, logged = _weight_trajectory(spec, _state(spec), 4)
+    g_losses, weights = zip(*logged, strict=True)
+    assert min(g_losses) > 0.2
+    np.testing.assert_allclose(weights, _rule(0.0, g_losses, rising), rtol=1e-6)
+    assert weights[-1] == pytest.approx(0.1)  # 0.04, 0.08, 0.1 (clipped), 0.1
+
+    falling = _l2_band(5.0, 6.0)
+    _, logged = _weight_trajectory(_spec(adaptive_l2=falling), state, 4)
+    g_losses, weights = zip(*logged, strict=True)
+    assert max(g_losses) < 5.0
+    np.testing.assert_allclose(weights, _rule(0.1, g_losses, falling), rtol=1e-6, atol=1e-7)
+    assert weights[-1] == 0.0
+
+
+def test_adaptive_l2_penalty_enters_the_discriminator_gradient():
+    # From one state, one step with the L2 weight w > 0 and one with w = 0. SGD (lr 0.05): D's
+    # update differs by exactly -lr·∇(w·½Σ‖W‖²) = -lr·w·W on kernels, and not at all on biases.
+    lr, w = 0.05, 0.3
+    spec = _spec(adaptive_l2=_l2_band(0.1, 0.2))
+    s0 = _state(spec)
+    # Non-zero biases (init makes them 0), so that a penalty on biases would show.
+    s0 = s0.replace(d_params=jax.tree.map(lambda p: p if p.ndim >= 2 else p + 0.5, s0.d_params))
+    step = jax.jit(make_train_step(spec))
+    with_l2, m_with = step(s0.replace(d_l2_weight=jnp.float32(w)), _batch(), jax.random.PRNGKey(0))
+    without, m_without = step(s0, _batch(), jax.random.PRNGKey(0))
+    old = jax.tree_util.tree_flatten_with_path(s0.d_params)[0]
+    new_with, new_without = jax.tree.leaves(with_l2.d_params), jax.tree.leaves(without.d_params)
+    grads_without = []
+    for (path, p), a, b in zip(old, new_with, new_without, strict=True):
+        expected = -lr * w * np.asarray(p) if p.ndim >= 2 else np.zeros(p.shape)
+        np.testing.assert_allclose(
+            np.asarray(a) - np.asarray(b), expected, atol=1e-6, err_msg=jax.tree_util.keystr(path)
+        )
+        grads_without.append((np.asarray(p) - np.asarray(b)) / lr)
+    assert any(p.ndim >= 2 and np.abs(p).max() > 0.1 for _, p in old)  # a visible difference
+    # The logged D loss is the adversarial loss alone; the gradient norm includes the penalty.
+    assert float(m_with["d_loss"]) == pytest.approx(float(m_without["d_loss"]), rel=1e-6)
+    grads_with = [
+        g + (w * np.asarray(p) if p.ndim >= 2 else 0.0)
+        for g, (_, p) in zip(grads_without, old, strict=True)
+    ]
+    norm = np.sqrt(sum(np.sum(g**2) for g in grads_with))
+    assert float(m_with["d_grad_norm"]) == pytest.approx(norm, rel=1e-4)
 
 
 def test_dropout_and_spectral_norm_in_the_discriminator():
-    g, d = models.build(_model(d_dropout=0.5, d_spectral_norm=True), (2,))
+    st = ml_collections.ConfigDict(dict(d_dropout=0.5, d_spectral_norm=True))
+    g, d = models.build(_model(), (2,), st)
     x = jnp.ones((4, 2))
     v = d.init(jax.random.PRNGKey(0), x, train=False)
     a, _ = d.apply(
@@ -228,14 +303,14 @@ def test_config_errors():
     config = base_config()
     config.model.name, config.model.output = "mlp", "linear"
     config.loss = "wgan"
-    config.balance.skip_margin = 0.3
+    config.stabilizers.skip_margin = 0.3
     with pytest.raises(ConfigError, match="skip_margin needs a logistic loss"):
         build_spec(config, (2,))
     config.loss = "bce"
-    config.regularizer.name = "r3"
-    with pytest.raises(ConfigError, match="regularizer.name='r3'"):
+    config.stabilizers.regularizer = "r3"
+    with pytest.raises(ConfigError, match="stabilizers.regularizer='r3'"):
         build_spec(config, (2,))
-    config.regularizer.name = "none"
-    config.ema_decay = 1.0
+    config.stabilizers.regularizer = "none"
+    config.stabilizers.ema_decay = 1.0
     with pytest.raises(ConfigError, match="ema_decay"):
         build_spec(config, (2,))

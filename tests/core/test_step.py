@@ -1,4 +1,5 @@
-"""The train step: multi-device paths reproduce 1 device; divergence is caught; n_critic works."""
+"""The train step: multi-device paths reproduce 1 device; divergence is caught; n_critic and
+steps_per_dispatch equal their hand-composed single steps."""
 
 import jax
 import jax.numpy as jnp
@@ -16,7 +17,7 @@ from gan_jax.training.parallel import Runner
 pytestmark = pytest.mark.skipif(jax.device_count() < 2, reason="needs 2 (fake) CPU devices")
 
 
-def _spec(name="mlp", loss="bce", data_shape=(2,), num_classes=0, n_critic=1, lr=0.1):
+def _spec(name="mlp", loss="bce", data_shape=(2,), num_classes=0, n_critic=1, lr=0.1, **kw):
     model = ml_collections.ConfigDict(
         dict(
             name=name,
@@ -44,6 +45,7 @@ def _spec(name="mlp", loss="bce", data_shape=(2,), num_classes=0, n_critic=1, lr
         latent_dim=4,
         num_classes=num_classes,
         n_critic=n_critic,
+        **kw,
     )
 
 
@@ -57,6 +59,7 @@ def _state(spec, data_shape):
         spec.latent_dim,
         data_shape,
         spec.num_classes,
+        ema=spec.ema_decay > 0,
     )
 
 
@@ -134,20 +137,35 @@ def test_pmap_batchnorm_is_per_device():
 
 
 def test_multi_step_equals_repeated_single_steps():
-    spec, shape = _spec(loss="rasgan"), (2,)
-    batches = _batches(shape, n=3)
+    # Every stabilizer that keeps state (EMA, skip counts, adaptive L2 weight), so that every
+    # leaf of the state and every metric is compared.
+    band = ml_collections.ConfigDict(
+        dict(l2_band_low=0.1, l2_band_high=0.2, l2_step=0.01, l2_max=1.0)
+    )
+    spec, shape = _spec(ema_decay=0.5, skip_margin=0.33, adaptive_l2=band), (2,)
+    batches = _batches(shape, n=4)
     step = jax.jit(make_train_step(spec))
     rng = jax.random.PRNGKey(3)
     state = _state(spec, shape)
+    singles = []
     for b in batches:
-        state, _ = step(state, b, rng)
+        state, m = step(state, b, rng)
+        singles.append(m)
     stacked = {"x": np.stack([b["x"] for b in batches])}
     multi_state, metrics = jax.jit(make_multi_step(make_train_step(spec)))(
         _state(spec, shape), stacked, rng
     )
-    _assert_close(state.g_params, multi_state.g_params, 1e-6)
-    assert int(multi_state.step) == 3
-    assert metrics["d_loss"].shape == ()
+    assert jax.tree.structure(multi_state) == jax.tree.structure(state)
+    _assert_close(state, multi_state, 1e-6)
+    assert int(multi_state.step) == 4
+    assert set(metrics) == set(singles[0])
+    for k in singles[0]:
+        mean = np.mean([float(m[k]) for m in singles])
+        np.testing.assert_allclose(float(metrics[k]), mean, rtol=1e-6, atol=1e-7, err_msg=k)
+    # The per-step values differ, so the mean is not the first or last step's value, and G's
+    # update was skipped in some steps but not all (D too bad at first).
+    assert len({float(m["d_loss"]) for m in singles}) == 4
+    assert 0 < int(multi_state.g_skips) < 4
 
 
 def test_step_changes_both_networks_and_uses_fresh_noise_each_step():
@@ -168,23 +186,72 @@ def test_step_changes_both_networks_and_uses_fresh_noise_each_step():
     assert 0.0 <= float(m1["d_real"]) <= 1.0  # bce is logistic: reported as a probability
 
 
-def test_n_critic_updates_discriminator_n_times():
-    spec, shape = _spec(n_critic=3), (2,)
-    state, _ = jax.jit(make_train_step(spec))(
-        _state(spec, shape), _batches(shape, 1)[0], jax.random.PRNGKey(0)
-    )
-    sgd = _spec(n_critic=1)
-    once, _ = jax.jit(make_train_step(sgd))(
-        _state(sgd, shape), _batches(shape, 1)[0], jax.random.PRNGKey(0)
-    )
-    # Three critic updates move D further than one; G gets one update either way.
-    init = _state(spec, shape)
-    moved = [
-        float(np.abs(np.asarray(a) - np.asarray(b)).sum())
-        for s in (state, once)
-        for a, b in [(jax.tree.leaves(s.d_params)[0], jax.tree.leaves(init.d_params)[0])]
-    ]
-    assert moved[0] > moved[1] > 0
+def _count(opt_state):
+    """The optimizer's update counter (the learning-rate schedule's `count`)."""
+    leaves = jax.tree_util.tree_flatten_with_path(opt_state)[0]
+    (count,) = {int(v) for path, v in leaves if "count" in jax.tree_util.keystr(path)}
+    return count
+
+
+@pytest.mark.parametrize("n_critic", [1, 3])
+def test_n_critic_equals_hand_composed_updates(n_critic):
+    """n_critic SGD updates of D, each from the previous one, then one G update against the
+    last D, composed by hand with jax.grad of the loss.
+
+    G's kernels are zero, so every fake is G's output bias whatever z is: the step's noise does
+    not matter and the whole step can be written without it."""
+    lr = 0.1
+    spec, shape = _spec(n_critic=n_critic, lr=lr), (2,)
+    s0 = _state(spec, shape)
+    g = jax.tree.map(jnp.zeros_like, s0.g_params)
+    g["hidden0"]["bias"] = jnp.full_like(g["hidden0"]["bias"], 0.5)
+    g["hidden1"]["bias"] = jnp.linspace(-1.0, 1.0, g["hidden1"]["bias"].shape[0])
+    g["to_data"]["bias"] = jnp.array([0.3, -0.2])
+    s0 = s0.replace(g_params=g)
+    x = jnp.asarray(_batches(shape, 1)[0]["x"])
+    loss, D, G = spec.loss, spec.discriminator, spec.generator
+
+    def fakes(g_params):
+        return G.apply({"params": g_params}, jnp.zeros((x.shape[0], 4)), None, train=True)
+
+    def d_loss(d_params):
+        def d(v):
+            return D.apply({"params": d_params}, v, None, train=True)
+
+        return loss.discriminator_loss(d(x), d(fakes(g)))
+
+    def g_loss(g_params, d_params):
+        return loss.generator_loss(None, D.apply({"params": d_params}, fakes(g_params), None))
+
+    d_params, d_losses = s0.d_params, []
+    for _ in range(n_critic):
+        value, grads = jax.value_and_grad(d_loss)(d_params)
+        d_losses.append(float(value))
+        d_params = jax.tree.map(lambda p, gr: p - lr * gr, d_params, grads)
+    value, grads = jax.value_and_grad(g_loss)(g, d_params)
+    g_params = jax.tree.map(lambda p, gr: p - lr * gr, g, grads)
+
+    state, metrics = jax.jit(make_train_step(spec))(s0, {"x": x}, jax.random.PRNGKey(0))
+    _assert_close(state.d_params, d_params, 1e-6)
+    _assert_close(state.g_params, g_params, 1e-6)
+    assert (_count(state.d_opt_state), _count(state.g_opt_state)) == (n_critic, 1)
+    np.testing.assert_allclose(float(metrics["d_loss"]), d_losses[-1], rtol=1e-6)  # the last
+    np.testing.assert_allclose(float(metrics["g_loss"]), float(value), rtol=1e-6)
+    assert len(set(d_losses)) == n_critic  # each critic update started from the previous one
+
+
+@pytest.mark.parametrize("mode", ["pmap", "sharded"])
+def test_two_devices_match_one_device_with_n_critic_and_skip_margin(mode):
+    # Margin 0.35: D starts "too bad" (errors ~log 2 > 0.65), so G's updates are skipped until
+    # D has learnt; both device layouts must make the same skip decisions on the global batch.
+    spec, shape = _spec(n_critic=3, skip_margin=0.35, lr=0.5), (2,)
+    batches = _batches(shape, n=4)
+    one, m1 = _run(spec, shape, "sharded", jax.devices()[:1], batches)
+    two, m2 = _run(spec, shape, mode, jax.devices()[:2], batches)
+    _assert_close(one, two, 1e-5)
+    for k in m1:
+        np.testing.assert_allclose(m1[k], m2[k], rtol=1e-5, atol=1e-6, err_msg=k)
+    assert int(two.step) == 4 and 0 < int(two.g_skips) < 4
 
 
 def test_non_finite_loss_is_recorded_with_step_and_network():

@@ -145,3 +145,29 @@ def test_console_is_clean_and_steps_per_second_is_a_rate(tmp_path):
     rates = [float(r) for r in re.findall(r" ([\d.]+) steps/s, ", text)]
     assert rates, text
     assert all(0 < r < 20_000 for r in rates), rates  # ring8:tiny runs ~10^2-10^3 steps/s
+
+
+def test_divergence_exits_with_status_1_and_one_error_line_naming_the_step(tmp_path):
+    # An absurd learning rate: D's first update blows up, so G's loss at step 0 is NaN. The health
+    # check runs at step 2 (log_every) and must name the first bad step, not the current one.
+    workdir = tmp_path / "run"
+    result = run_cli(
+        "--config=ring8:tiny",
+        f"--workdir={workdir}",
+        "--compilation_cache=",
+        "--config.g_optimizer.lr=1e30",
+        "--config.d_optimizer.lr=1e30",
+        "--config.train.num_steps=4",
+        "--config.train.log_every=2",
+        "--config.train.checkpoint_every=2",
+        "--config.train.sample_every=4",
+    )
+    assert result.returncode == 1, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    assert errors[0].startswith("error: the generator loss became non-finite at step 0 (latest ")
+    assert errors[0].endswith("; lower the learning rates or try another loss")
+    assert "Traceback" not in result.stderr
+    assert not (workdir / "metrics.json").exists()  # what the ablation runner reads as "done"
+    # The health check comes before the checkpoint of the same step: nothing NaN was saved.
+    assert not [p for p in os.listdir(workdir / "checkpoints") if p.isdigit()]

@@ -9,7 +9,7 @@ from PIL import Image
 
 import gan_jax
 from experiments import latent as cli
-from gan_jax import latent
+from gan_jax import latent, pictures
 from gan_jax.errors import InputError
 
 # --- the math --------------------------------------------------------------------------------
@@ -76,6 +76,58 @@ def test_class_path_moves_between_one_hots_at_unit_norm(cgan_run):
     np.testing.assert_allclose(sweep[0, 1], g.sample(z=g.latents(1), labels=[5])[0], atol=1e-5)
 
 
+def _samples(g, z, labels):
+    return g.sample(z=np.asarray(z, np.float32).reshape(-1, g.latent_dim), labels=labels)
+
+
+def test_arithmetic_renders_a_minus_b_plus_c_of_the_group_means(cgan_run):
+    g = gan_jax.load(cgan_run)
+    pool = g.latents(6, seed=4)
+    groups = [pool[[0, 1]], pool[[2]], pool[[3, 4, 5]]]
+    labels = [np.array([1, 1]), np.array([2]), np.array([7, 7, 7])]
+    result, rows = latent.arithmetic(g, groups, labels, noise=0.5, seed=3)
+    means = [grp.astype(np.float64).mean(axis=0) for grp in groups]
+    np.testing.assert_allclose(result, means[0] - means[1] + means[2], atol=1e-6)
+    assert rows.shape == (4, 4, 28, 28, 1)  # a, b, c, result; 3 members (padded) + their mean
+    white = np.ones((28, 28, 1))
+    for i, (grp, y) in enumerate(zip(groups, labels, strict=True)):
+        n = len(grp)
+        np.testing.assert_allclose(rows[i, :n], _samples(g, grp, y), atol=1e-5)
+        np.testing.assert_array_equal(rows[i, n:3], np.broadcast_to(white, (3 - n, 28, 28, 1)))
+        np.testing.assert_allclose(rows[i, 3], _samples(g, means[i], y[:1])[0], atol=1e-5)
+    # The result row: the result's image (with c's label), then jittered copies of it.
+    np.testing.assert_allclose(rows[3, 0], _samples(g, result, [7])[0], atol=1e-5)
+    assert not np.allclose(rows[3, 1], rows[3, 0], atol=1e-3)
+    _, still = latent.arithmetic(g, groups, labels, noise=0.0)
+    np.testing.assert_allclose(still[3], np.broadcast_to(rows[3, 0], still[3].shape), atol=1e-5)
+
+
+def test_edit_moves_each_z_by_scale_times_the_direction(cgan_run):
+    g = gan_jax.load(cgan_run)
+    z, labels = g.latents(3, seed=2), np.array([0, 4, 9])
+    direction = np.random.default_rng(0).normal(size=g.latent_dim).astype(np.float32)
+    scales = [-1.0, 0.0, 2.5]
+    images = latent.edit(g, z, direction, scales, labels)
+    assert images.shape == (3, 3, 28, 28, 1)  # one row per z, one column per scale
+    for j, scale in enumerate(scales):
+        np.testing.assert_allclose(
+            images[:, j], _samples(g, z + scale * direction, labels), atol=1e-5
+        )
+    assert not np.allclose(images[:, 0], images[:, 1], atol=1e-3)
+
+
+def test_style_sweep_keeps_each_column_s_z_in_every_class(cgan_run):
+    g = gan_jax.load(cgan_run)
+    keys, classes = g.latents(2, seed=5), [4, 5, 6]
+    rows = latent.style_sweep(g, keys, steps=3, classes=classes)
+    path = latent.through(keys, 3, "slerp")
+    assert rows.shape == (3, len(path), 28, 28, 1)
+    np.testing.assert_allclose(path[[0, -1]], keys, atol=1e-6)
+    for i, label in enumerate(classes):  # row i: class i; column j: the j-th z of the path
+        np.testing.assert_allclose(rows[i], _samples(g, path, [label] * len(path)), atol=1e-5)
+    assert not np.allclose(rows[0], rows[1], atol=1e-3)  # the class changes the picture
+
+
 # --- the command line ------------------------------------------------------------------------
 
 
@@ -109,9 +161,16 @@ def test_every_verb_writes_its_pictures(cgan_encoder, digits_npz, tmp_path):
 
     _run("style-sweep", w, "--seeds=0,1", "--steps=3", "--classes=4,5")
     assert _size(out / "style_sweep.png")[0] == (side(3), side(2))
+    g = gan_jax.load(workdir)
+    keys = np.stack([g.latents(1, seed=s)[0] for s in (0, 1)])
+    _assert_picture(out / "style_sweep.png", latent.style_sweep(g, keys, 3, [4, 5]))
 
     _run("arithmetic", w, "--a=0,10", "--b=1", "--c=2,12,22", "--num=30")
     assert _size(out / "arithmetic.png")[0] == (side(4), side(4))
+    pool, labels = g.latents(30, seed=0), np.arange(30) % 10  # the tiles of `sample --num=30`
+    picks = [[0, 10], [1], [2, 12, 22]]
+    _, rows = latent.arithmetic(g, [pool[i] for i in picks], [labels[i] for i in picks])
+    _assert_picture(out / "arithmetic.png", rows)
 
     _run("encode", w, f"--images={digits_npz}", "--num=5")
     with np.load(out / "encode.npz") as f:
@@ -126,6 +185,9 @@ def test_every_verb_writes_its_pictures(cgan_encoder, digits_npz, tmp_path):
 
     _run("edit", w, "--edits=Odd:1,Second_Half:-1", "--num=3", "--scales=0,1")
     assert _size(out / "edit.png")[0] == (side(2), side(3))
+    direction = vectors[0] - vectors[1]
+    rows = latent.edit(g, g.latents(3, seed=0), direction, [0.0, 1.0], np.arange(3))
+    _assert_picture(out / "edit.png", rows)
     _run("edit", w, "--edits=Odd", f"--images={digits_npz}", "--num=2", "--scales=0,1")
     assert _size(out / "edit.png")[0] == (side(3), side(2))  # input + 2 edits
 
@@ -143,6 +205,15 @@ def test_every_verb_writes_its_pictures(cgan_encoder, digits_npz, tmp_path):
 
     _run("embed", w, f"--images={digits_npz}", "--num=10")
     _check_projector(out / "embed", n=10, dim=8)
+
+
+def _assert_picture(path, rows):
+    """The PNG at `path` is the grid of `rows` as the command line draws it (2x upscaled)."""
+    with Image.open(path) as image:
+        saved = np.asarray(image.convert("RGB")).astype(int)
+    drawn = np.asarray(pictures.grid(rows, scale=2).convert("RGB")).astype(int)
+    assert saved.shape == drawn.shape
+    assert np.abs(saved - drawn).max() <= 1
 
 
 def _check_projector(logdir, n, dim):

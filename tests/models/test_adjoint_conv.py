@@ -1,9 +1,10 @@
-"""Strided convs differentiated by their adjoints (gan_jax/models/layers/adjoint_conv.py) give the
-same values, gradients and second-order gradients as XLA's autodiff of `lax` convs; the Flax layers
-and whole DCGANs built with `conv_grads='adjoint'` equal the plain ones; G's project layer
+"""Strided convs differentiated by their adjoints (gan_jax/models/layers/adjoint_conv.py) give
+the same values, gradients and second-order gradients as XLA's autodiff of `lax` convs; the Flax
+layers and whole DCGANs built with `conv_grads='adjoint'` equal the plain ones; G's project layer
 equals `nn.ConvTranspose`; `import gan_jax` sets its XLA:CPU flags (gan_jax/platform/xla_cpu.py).
 """
 
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -250,10 +251,48 @@ print("XLA_FLAGS=" + os.environ.get("XLA_FLAGS", ""), "YNN_CONV=" + str(bool(ynn
 """
 
 
-@pytest.mark.skipif(not xla_cpu._jaxlib_checked(), reason="jaxlib not one gan_jax sets flags for")
+@pytest.mark.parametrize(
+    "version, checked",
+    [
+        ("0.10.2", True),
+        ("0.11.0rc1", True),
+        ("0.9.9", False),
+        ("0.12.0", False),
+        ("1.0.0", False),
+        ("dev", False),
+        (None, False),  # not installed
+    ],
+)
+def test_jaxlib_version_decides_whether_flags_are_set(monkeypatch, version, checked):
+    def fake_version(name):
+        assert name == "jaxlib"
+        if version is None:
+            raise importlib.metadata.PackageNotFoundError(name)
+        return version
+
+    monkeypatch.setattr(importlib.metadata, "version", fake_version)
+    assert xla_cpu._jaxlib_checked() is checked
+    monkeypatch.setattr(xla_cpu, "_backends_running", lambda: False)
+    monkeypatch.delenv(xla_cpu.OPT_OUT, raising=False)
+    monkeypatch.setenv("XLA_FLAGS", "")
+    assert bool(xla_cpu.configure()) is checked
+
+
+def test_installed_jaxlib_is_one_whose_flags_were_checked():
+    """Fails (rather than skipping the probe below) when jaxlib moves to a release gan_jax has
+    not checked: gan_jax then sets no XLA:CPU flags at all and loses their speed-up silently."""
+    version = importlib.metadata.version("jaxlib")
+    assert xla_cpu._jaxlib_checked(), (
+        f"jaxlib {version} is not in gan_jax.platform.xla_cpu.CHECKED_JAXLIB "
+        f"{xla_cpu.CHECKED_JAXLIB}: check that it parses xla_cpu.FLAGS (run "
+        "test_import_moves_cpu_convolutions_off_ynnpack with it added) and add it, or drop flags "
+        "it no longer knows"
+    )
+
+
 def test_import_moves_cpu_convolutions_off_ynnpack(tmp_path):
     """In a fresh process: `import gan_jax` before JAX starts gives Eigen convolutions; the
-    opt-out keeps XLA's YNNPACK ones."""
+    opt-out keeps XLA's YNNPACK ones. (Not skipped on an unchecked jaxlib: see the test above.)"""
     script = tmp_path / "probe.py"
     script.write_text(PROBE)
     env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", xla_cpu.OPT_OUT)}

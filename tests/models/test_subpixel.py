@@ -1,5 +1,6 @@
 """Sub-pixel transposed convs compute the same function, gradients and parameters as
-`lax.conv_transpose(transpose_kernel=True)` / `nn.ConvTranspose` (models/layers/subpixel.py)."""
+`lax.conv_transpose(transpose_kernel=True)` / `nn.ConvTranspose`
+(gan_jax/models/layers/subpixel.py)."""
 
 import flax.linen as nn
 import jax

@@ -43,13 +43,26 @@ LOADER = textwrap.dedent(
 )
 
 
+def _not_initial(state):
+    """G's weights and BatchNorm statistics moved away from their initial values (as training
+    would), so that a loader which re-initialised the model instead of reading the checkpoint
+    samples differently."""
+    return state.replace(
+        g_params=jax.tree.map(lambda p: 1.5 * p + 0.002, state.g_params),
+        g_batch_stats=jax.tree.map(lambda v: 1.2 * v + 0.01, state.g_batch_stats),
+    )
+
+
 @pytest.fixture(scope="module")
 def written_runs(tmp_path_factory):
-    """{config name: (workdir, config, spec, state)} for every config, checkpoint at step 0."""
+    """{config name: (workdir, config, spec, saved state)} for every config: a checkpoint at
+    step 0 whose G weights are not the initial ones."""
     root = tmp_path_factory.mktemp("written")
     runs = {}
     for name in CONFIGS:
-        config, spec, state = write_checkpoint(name, root / name, root / f"{name}_data")
+        config, spec, state = write_checkpoint(
+            name, root / name, root / f"{name}_data", transform=_not_initial
+        )
         runs[name] = (root / name, config, spec, state)
     return runs
 
@@ -109,6 +122,46 @@ def test_samples_match_the_training_run_s_own_pictures(cgan_run):
     h = g.data_shape[0]
     np.testing.assert_allclose(saved[h + 2 :].astype(int), drawn.astype(int), atol=1)
     assert g.step == 2 and g.latent_dim == 8 and g.num_classes == 10
+
+
+def _restored_state(workdir):
+    """The full training state of a run's latest checkpoint, and the state its config
+    initialises (what a loader that re-initialised instead of reading would use)."""
+    from gan_jax.runs.checkpoint import Checkpointer
+    from gan_jax.runs.restore import read_run_files
+    from gan_jax.training.gan import build_spec, create_state
+
+    config, model = read_run_files(str(workdir))
+    shape = tuple(model["data_shape"])
+    spec = build_spec(config, shape)
+    init = jax.device_get(create_state(spec, shape, config.seed))
+    checkpointer = Checkpointer(str(workdir), 1)
+    trained = jax.device_get(checkpointer.restore(init))
+    checkpointer.close()
+    return spec, init, trained
+
+
+def test_loads_the_trained_weights_and_batch_stats_not_fresh_ones(cgan_run):
+    """cgan_run trained 2 steps (sharded over 2 devices): its G weights and BatchNorm statistics
+    differ from the initial ones, and the loaded generator samples like the trained state."""
+    spec, init, trained = _restored_state(cgan_run)
+    assert int(trained.step) == 2
+    for part in ("g_params", "g_batch_stats"):
+        moved = [
+            float(np.max(np.abs(np.asarray(a) - np.asarray(b))))
+            for a, b in zip(
+                jax.tree.leaves(getattr(init, part)),
+                jax.tree.leaves(getattr(trained, part)),
+                strict=True,
+            )
+        ]
+        assert max(moved) > 1e-4, part
+    g = gan_jax.load(cgan_run)
+    got = g.sample(16)
+    want = _reference(spec, trained, 16)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    fresh = _reference(spec, init, 16)
+    assert np.abs(fresh - want).max() > 100 * 1e-5  # a re-initialising loader would fail above
 
 
 def test_paths_steps_and_labels(written_runs, cgan_run):

@@ -1,6 +1,7 @@
 """The ablation runner: sweep parsing, planning, statistics, and an end-to-end image ablation."""
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -76,6 +77,66 @@ def test_summary_statistics_are_mean_and_sample_std():
     assert entry["reverse_kl"] == (0.1, 0.0, 1)
     table = ablation.markdown_table([entry], ["loss"], ["modes", "hq_fraction", "reverse_kl"])
     assert "| bce | 3 | 1 | 7 ± 1.4 | 80.0 ± 14.1% | 0.1 ± 0 (+1 non-finite) |" in table
+
+
+def _fake_trainer(monkeypatch, returncode, message):
+    """`ablation.execute`'s `python -m experiments.run` replaced by a process that prints
+    `message` and exits with `returncode` (1 is what a diverged run exits with; see
+    tests/experiments/test_cli.py)."""
+    calls = []
+
+    def run(cmd, stdout, stderr, text):
+        calls.append(cmd)
+        stdout.write(f"I1129 training...\n{message}\n")
+        return subprocess.CompletedProcess(cmd, returncode)
+
+    monkeypatch.setattr(ablation.subprocess, "run", run)
+    return calls
+
+
+def test_diverged_run_gets_its_own_status_and_table_column(tmp_path, monkeypatch):
+    (bce,) = ablation.plan([ablation.parse_sweep("loss=bce")], seeds=1)
+    hinge0, hinge1 = ablation.plan([ablation.parse_sweep("loss=hinge")], seeds=2)
+    dirs = {run: str(tmp_path / run.name) for run in (bce, hinge0, hinge1)}
+    for run in (bce, hinge0):  # finished runs: their metrics.json
+        os.makedirs(dirs[run])
+        with open(os.path.join(dirs[run], "metrics.json"), "w") as f:
+            f.write('{"step": 4, "d_loss": %s, "g_loss": 1.0}' % (0.5 if run is bce else 0.25))
+
+    calls = _fake_trainer(monkeypatch, 1, "error: the generator loss became non-finite at step 3")
+    assert ablation.execute(hinge1, dirs[hinge1], "ring8:tiny", ["--config.x=1"]) == "diverged"
+    assert calls[0][1:4] == ["-m", "experiments.run", "--config=ring8:tiny"]
+    assert calls[0][-2:] == ["--config.loss=hinge", "--config.seed=1"]
+    with open(os.path.join(dirs[hinge1], ablation.STATUS_FILE)) as f:
+        assert json.load(f) == {"status": "diverged", "returncode": 1}
+    assert ablation.run_status(dirs[hinge1]) == "diverged"  # not retried by a rerun
+
+    rows = ablation.collect(str(tmp_path), [bce, hinge0, hinge1])
+    assert [r["status"] for r in rows] == ["done", "done", "diverged"]
+    assert "d_loss" not in rows[2]
+    table = ablation.write_results(str(tmp_path), rows, ["loss"], ["d_loss"])
+    assert "| bce | 1 | 0 | 0.5 ± 0 |" in table
+    assert "| hinge | 2 | 1 | 0.25 ± 0 |" in table  # the diverged run counted, not averaged
+    with open(tmp_path / "results.csv") as f:
+        assert [r["status"] for r in csv.DictReader(f)] == ["done", "done", "diverged"]
+
+
+@pytest.mark.parametrize("returncode, status", [(-9, "failed"), (0, "done")])
+def test_killed_runs_are_failed_and_retried(tmp_path, monkeypatch, returncode, status):
+    (run,) = ablation.plan([ablation.parse_sweep("loss=bce")], seeds=1)
+    _fake_trainer(monkeypatch, returncode, "")
+    assert ablation.execute(run, str(tmp_path), "ring8:tiny", []) == status
+    written = os.path.exists(tmp_path / ablation.STATUS_FILE)
+    assert written == (status == "failed")
+    # A crashed run is "failed": the ablation's rerun trains it again (it is not done/diverged).
+    assert ablation.run_status(str(tmp_path)) == ("failed" if status == "failed" else "new")
+
+
+def test_user_error_in_a_run_is_raised_with_its_error_line(tmp_path, monkeypatch):
+    (run,) = ablation.plan([ablation.parse_sweep("loss=bce")], seeds=1)
+    _fake_trainer(monkeypatch, 2, "error: unknown loss 'nope'")
+    with pytest.raises(ConfigError, match="^unknown loss 'nope'$"):
+        ablation.execute(run, str(tmp_path), "ring8:tiny", [])
 
 
 def _ablate(workdir, source):

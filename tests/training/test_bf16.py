@@ -49,3 +49,38 @@ def test_bf16_training_tracks_fp32_and_keeps_fp32_state(tmp_path):
     for name in ("d_loss", "g_loss"):
         assert np.all(np.isfinite(losses16[name]))
         np.testing.assert_allclose(losses16[name], losses32[name], rtol=0.05, atol=0.02)
+        # ... but they do differ: the bf16 run computed in bf16 (identical losses would mean
+        # model.dtype was ignored).
+        assert np.max(np.abs(losses16[name] - losses32[name])) > 1e-4, name
+
+
+def _activation_dtypes(module, variables, inputs):
+    """{layer path: dtype} of every layer output in one forward pass, and the output dtype."""
+    out, state = module.apply(
+        variables, *inputs, train=False, capture_intermediates=True, mutable=["intermediates"]
+    )
+    leaves = jax.tree_util.tree_flatten_with_path(state["intermediates"])[0]
+    return {jax.tree_util.keystr(path): leaf.dtype for path, leaf in leaves}, out.dtype
+
+
+def test_bf16_model_computes_its_layers_in_bf16(tmp_path):
+    """Every layer of both networks of the bf16 DCGAN outputs bfloat16; the networks hand
+    float32 out, from float32 parameters."""
+    source = write_npz(tmp_path / "digits.npz", (28, 28, 1), n=8)
+    config = tiny_config("mnist_dcgan", **{"data.source": source, "model.dtype": "bfloat16"})
+    spec = build_spec(config, (28, 28, 1))
+    state = create_state(spec, (28, 28, 1), config.seed)
+    z = jnp.ones((2, spec.latent_dim), jnp.float32)
+    g_variables = {"params": state.g_params, "batch_stats": state.g_batch_stats}
+    x = jnp.zeros((2, 28, 28, 1), jnp.float32)
+    d_variables = {"params": state.d_params, "batch_stats": state.d_batch_stats}
+    for module, variables, inputs, count in [
+        (spec.generator, g_variables, (z, None), 7),  # project(+bn), up0/1(+bn), to_image
+        (spec.discriminator, d_variables, (x, None), 4),  # down0, down1(+bn), logit
+    ]:
+        layers, out_dtype = _activation_dtypes(module, variables, inputs)
+        assert out_dtype == jnp.float32
+        inner = {k: v for k, v in layers.items() if k != "['__call__'][0]"}  # not the output
+        assert len(inner) == count and set(inner.values()) == {jnp.dtype(jnp.bfloat16)}, layers
+    params = jax.tree.leaves((state.g_params, state.d_params))
+    assert {p.dtype for p in params} == {jnp.dtype(jnp.float32)}
