@@ -6,8 +6,11 @@ import os
 import subprocess
 import sys
 
+import jax
 import numpy as np
 
+from gan_jax.config import base_config
+from gan_jax.core.state import init_state
 from gan_jax.data import make_source
 from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.run_files import save_run_files
@@ -100,3 +103,38 @@ def write_checkpoint(name, workdir, data_dir, transform=None, **overrides):
     checkpointer.save(0, state)
     checkpointer.close()
     return config, spec, state
+
+
+def data_config(source, **kw):
+    """The default `data` block with `source` and the given fields set."""
+    c = base_config().data
+    c.source = source
+    for k, v in kw.items():
+        c[k] = v
+    return c
+
+
+def spec_state(spec, data_shape, num_classes=0, ema=False):
+    """`init_state` for a GANSpec's networks and optimizers, from PRNGKey(0)."""
+    return init_state(
+        jax.random.PRNGKey(0),
+        spec.generator,
+        spec.discriminator,
+        spec.g_tx,
+        spec.d_tx,
+        spec.latent_dim,
+        data_shape,
+        num_classes,
+        ema=ema,
+    )
+
+
+class FakeNet:
+    """A fixed random projection standing in for a feature network (features and 10 logits)."""
+
+    def __init__(self, dim: int):
+        self.w = np.random.default_rng(1).normal(size=(dim, 16)).astype(np.float32)
+
+    def apply(self, images):
+        feats = images.reshape(len(images), -1) @ self.w
+        return {"features": feats, "logits": feats[:, :10]}

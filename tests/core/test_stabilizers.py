@@ -7,12 +7,12 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
+from helpers import spec_state
 
 from gan_jax import losses, models
 from gan_jax.config import base_config, optimizer_config
 from gan_jax.core import regularizers, stabilizers
 from gan_jax.core.optim import make_optimizer
-from gan_jax.core.state import init_state
 from gan_jax.core.step import GANSpec, make_train_step
 from gan_jax.errors import ConfigError
 from gan_jax.training.gan import build_spec
@@ -44,17 +44,7 @@ def _spec(loss="bce", model=None, **kw):
 
 
 def _state(spec, ema=False):
-    return init_state(
-        jax.random.PRNGKey(0),
-        spec.generator,
-        spec.discriminator,
-        spec.g_tx,
-        spec.d_tx,
-        spec.latent_dim,
-        (2,),
-        0,
-        ema=ema,
-    )
+    return spec_state(spec, (2,), ema=ema)
 
 
 def _batch(value=0.5, n=8):

@@ -6,11 +6,12 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
+from helpers import spec_state
 
 from gan_jax import losses, models
 from gan_jax.config import optimizer_config
 from gan_jax.core.optim import make_optimizer
-from gan_jax.core.state import DISCRIMINATOR, init_state
+from gan_jax.core.state import DISCRIMINATOR
 from gan_jax.core.step import GANSpec, make_multi_step, make_train_step
 from gan_jax.training.parallel import Runner
 
@@ -50,17 +51,7 @@ def _spec(name="mlp", loss="bce", data_shape=(2,), num_classes=0, n_critic=1, lr
 
 
 def _state(spec, data_shape):
-    return init_state(
-        jax.random.PRNGKey(0),
-        spec.generator,
-        spec.discriminator,
-        spec.g_tx,
-        spec.d_tx,
-        spec.latent_dim,
-        data_shape,
-        spec.num_classes,
-        ema=spec.ema_decay > 0,
-    )
+    return spec_state(spec, data_shape, spec.num_classes, ema=spec.ema_decay > 0)
 
 
 def _batches(data_shape, n=3, batch=8, num_classes=0):

@@ -10,10 +10,11 @@ import ml_collections
 import numpy as np
 import optax
 import pytest
+from helpers import spec_state
 
 from gan_jax import losses
 from gan_jax.core.device_axis import DeviceAxis
-from gan_jax.core.state import DISCRIMINATOR, GENERATOR, init_state
+from gan_jax.core.state import DISCRIMINATOR, GENERATOR
 from gan_jax.core.step import GANSpec, critic_updates, make_train_step
 from gan_jax.core.updates import (
     d_update,
@@ -54,17 +55,7 @@ def _spec(loss="bce", tx=None, **kw):
 
 
 def _state(spec, w=(0.5, -0.3), b=0.2, g=(0.4, 0.7), ema=False):
-    state = init_state(
-        jax.random.PRNGKey(0),
-        spec.generator,
-        spec.discriminator,
-        spec.g_tx,
-        spec.d_tx,
-        spec.latent_dim,
-        (2,),
-        0,
-        ema=ema,
-    )
+    state = spec_state(spec, (2,), ema=ema)
     d = {"kernel": jnp.asarray(w, jnp.float32).reshape(2, 1), "bias": jnp.asarray([b], jnp.float32)}
     return state.replace(
         d_params=d,

@@ -5,20 +5,13 @@ import time
 
 import numpy as np
 import pytest
+from helpers import data_config
 
 from gan_jax.config import base_config
 from gan_jax.data import MixtureSource, make_source, validate
 from gan_jax.data.arrays import ArraySource
 from gan_jax.data.preprocess import convert_channels, crop_and_resize, to_model_range
 from gan_jax.errors import ConfigError, DataError
-
-
-def data_config(source, **kw):
-    c = base_config().data
-    c.source = source
-    for k, v in kw.items():
-        c[k] = v
-    return c
 
 
 def test_npz_with_x_train_and_labels(tmp_path):

@@ -5,22 +5,14 @@ import logging
 
 import numpy as np
 import pytest
+from helpers import data_config
 from PIL import Image
 
-from gan_jax.config import base_config
 from gan_jax.data import imagefiles, make_source
 from gan_jax.data.attributes import join_attributes, parse_attribute_file
 from gan_jax.data.folder import FolderSource
 from gan_jax.data.preprocess import crop_and_resize
 from gan_jax.errors import ConfigError, DataError
-
-
-def data_config(source, **kw):
-    c = base_config().data
-    c.source = source
-    for k, v in kw.items():
-        c[k] = v
-    return c
 
 
 def solid(value, size=(20, 20), mode="RGB"):

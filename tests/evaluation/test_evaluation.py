@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import run_module, tiny_config
+from helpers import FakeNet, run_module, tiny_config
 
 import gan_jax
 from gan_jax.errors import ConfigError
@@ -19,17 +19,6 @@ from gan_jax.evaluation.evaluator import Evaluator, resolve_features
 from gan_jax.evaluation.offline import evaluate_checkpoint
 from gan_jax.evaluation.registry import better, resolve_metrics
 from gan_jax.training.gan import train_and_evaluate
-
-
-class FakeNet:
-    """A fixed random projection standing in for a feature network (features and 10 logits)."""
-
-    def __init__(self, dim: int):
-        self.w = np.random.default_rng(1).normal(size=(dim, 16)).astype(np.float32)
-
-    def apply(self, images):
-        feats = images.reshape(len(images), -1) @ self.w
-        return {"features": feats, "logits": feats[:, :10]}
 
 
 class Table(nn.Module):

@@ -8,7 +8,7 @@ import re
 import flax.linen as nn
 import numpy as np
 import pytest
-from helpers import tiny_config
+from helpers import FakeNet, tiny_config
 
 from gan_jax.errors import ConfigError
 from gan_jax.evaluation import evaluator, registry
@@ -47,17 +47,6 @@ PANELS = {
     ("high-quality fraction", ("hq_fraction",)),
 }
 IMAGE_AUTO = ("fid", "kid", "pr", "pixel_chi2")
-
-
-class FakeNet:
-    """A fixed random projection standing in for a feature network (features and 10 logits)."""
-
-    def __init__(self, dim: int):
-        self.w = np.random.default_rng(1).normal(size=(dim, 16)).astype(np.float32)
-
-    def apply(self, images):
-        feats = images.reshape(len(images), -1) @ self.w
-        return {"features": feats, "logits": feats[:, :10]}
 
 
 @pytest.fixture()
