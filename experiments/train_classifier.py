@@ -1,7 +1,7 @@
 """Train (once) the domain classifier that scores GANs on a labelled dataset, and cache it.
 
     python -m experiments.train_classifier --config=mnist_dcgan \
-        --config.data.source=npz:/work/shared/data/mnist.npz
+        --config.data.source=npz:PATH/mnist.npz
     python -m experiments.train_classifier --config=mnist_cgan --steps=500 --force
 
 The classifier depends only on the config's `data` section (source, image size, crop, channels,

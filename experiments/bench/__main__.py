@@ -1,11 +1,11 @@
 """Time a config's train step (one D+G step): compile, cold start, step time, images/s, GFLOP/s.
 
     python -m experiments.bench --config=celeba64 \
-        --config.data.source=npz:../shared/data/anime_faces_1k.npz        # any 64x64 images
+        --config.data.source=npz:PATH/faces64.npz        # any 64x64 images (x: N,64,64,3 uint8)
     python -m experiments.bench --config=mnist_dcgan \
-        --config.data.source=npz:../shared/data/mnist.npz --steps=50 --json
+        --config.data.source=npz:PATH/mnist.npz --steps=50 --json
     python -m experiments.bench --config=mnist_mlp \
-        --config.data.source=npz:../shared/data/mnist.npz --steps=2000
+        --config.data.source=npz:PATH/mnist.npz --steps=2000
 
 The median is over `--steps` steps after `--warmup` dispatches, each dispatch synchronised;
 with `train.steps_per_dispatch=k` times are per step. `--pipeline_batches=N` also times the

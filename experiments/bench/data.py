@@ -1,7 +1,7 @@
 """Benchmark a config's input pipeline alone (images/s), and optionally its train step.
 
     python -m experiments.bench.data --config=mnist_dcgan \
-        --config.data.source=npz:../shared/data/mnist.npz --train_steps=20
+        --config.data.source=npz:PATH/mnist.npz --train_steps=20
     python -m experiments.bench.data --config=celeba64 \
         --config.data.source=folder:/data/celeba/img_align_celeba --batches=100 --json
 

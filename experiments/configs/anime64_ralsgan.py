@@ -1,7 +1,7 @@
 """anime64_ralsgan: the RaLSGAN anime-face setup (Jolicoeur-Martineau 2018) with DCGAN-64 nets.
 
     python -m experiments.run --config=anime64_ralsgan --workdir=runs/anime64 \
-        --config.data.source=npz:../shared/data/anime_faces_1k.npz
+        --config.data.source=npz:PATH/anime_faces.npz   # an npz of 64x64 faces (x: N,64,64,3)
     python -m experiments.run --config=anime64_ralsgan --workdir=runs/anime64 \
         --config.data.source=folder:path/to/anime_faces       # any folder of images
 

@@ -2,7 +2,7 @@
 G's input and every G/D layer's activations, so samples can be asked for by class.
 
     python -m experiments.run --config=mnist_cgan --workdir=runs/mnist_cgan \
-        --config.data.source=npz:../shared/data/mnist.npz
+        --config.data.source=npz:PATH/mnist.npz
 
 Sample grids show one digit class per row.
 """

@@ -4,7 +4,7 @@ the trained discriminator, takes the digit label as G does, and learns z = E(x, 
 G(z, y) reconstructs x; G stays frozen.
 
     python -m experiments.run --config=mnist_cgan --workdir=runs/mnist_cgan \
-        --config.data.source=npz:../shared/data/mnist.npz
+        --config.data.source=npz:PATH/mnist.npz
     python -m experiments.run --config=mnist_cgan_encoder --workdir=runs/mnist_cgan_encoder \
         --config.generator_workdir=runs/mnist_cgan
 

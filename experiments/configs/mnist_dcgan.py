@@ -2,7 +2,7 @@
 
     python -m experiments.run --config=mnist_dcgan --workdir=runs/mnist_dcgan
     python -m experiments.run --config=mnist_dcgan --workdir=runs/mnist_dcgan \
-        --config.data.source=npz:../shared/data/mnist.npz        # offline copy of MNIST
+        --config.data.source=npz:PATH/mnist.npz        # an npz of MNIST (x_train, y_train)
     python -m experiments.run --config=experiments/configs/mnist_dcgan.py:tiny --workdir=/tmp/t
 """
 

@@ -2,7 +2,7 @@
 
     python -m experiments.run --config=mnist_mlp --workdir=runs/mnist_mlp
     python -m experiments.run --config=mnist_mlp --workdir=runs/mnist_mlp \
-        --config.data.source=npz:../shared/data/mnist.npz        # offline copy of MNIST
+        --config.data.source=npz:PATH/mnist.npz        # an npz of MNIST (x_train, y_train)
 """
 
 from gan_jax.config import apply_variant, base_config
