@@ -2,8 +2,8 @@
 
 Held-out split, in order of preference:
 
-- `npz:PATH` whose file also holds `x_test` and `y_test` (the Keras MNIST layout, our
-  `PATH/mnist.npz`): train on all of `x_train`, score on the test arrays;
+- `npz:PATH` whose file also holds `x_test` and `y_test` (the Keras MNIST layout, e.g.
+  an npz of MNIST): train on all of `x_train`, score on the test arrays;
 - `tfds:NAME` / `tfds:NAME:train` of a dataset with a `test` split: score on that split;
 - anything else (folders, npz without test arrays, other TFDS splits): the last
   `min(10_000, N // 10)` examples in the source's own order are held out and never trained on.
