@@ -6,9 +6,8 @@ import os
 import jax
 import numpy as np
 import pytest
-from helpers import run_module
+from helpers import ROOT, data_config, run_module
 
-from gan_jax.config import base_config
 from gan_jax.errors import DataError, InputError
 from gan_jax.feature_nets import classifier_data, classifier_train
 from gan_jax.feature_nets.classifier import get_classifier, load_classifier
@@ -16,7 +15,7 @@ from gan_jax.feature_nets.classifier_model import ClassifierSettings, DomainCNN,
 from gan_jax.feature_nets.features import array_batches, extract_features
 
 FAST = ClassifierSettings(steps=30, batch_size=16, learning_rate=1e-2, width=8, feature_dim=16)
-MNIST = "/work/shared/data/mnist.npz"
+MNIST = os.path.join(ROOT, "..", "shared", "data", "mnist.npz")  # build machines only
 
 
 def bars(n, k, side=28, channels=1, seed=0):
@@ -39,13 +38,6 @@ def write_bars(path, k=4, n=96, test=40, side=28, channels=1, seed=0, labels=Tru
         arrays["x_test"], arrays["y_test"] = bars(test, k, side, channels, seed + 1)
     np.savez(path, **arrays)
     return f"npz:{path}"
-
-
-def data_config(source, **overrides):
-    data = base_config().data
-    data.source = source
-    data.update(overrides)
-    return data
 
 
 def leaves_equal(a, b):
