@@ -128,6 +128,20 @@ def test_resumed_encoder_run_equals_an_uninterrupted_one(tmp_path):
         np.testing.assert_array_equal(x, y)
     assert train_encoder(config, str(tmp_path / "resumed"))["step"] == 4  # finished: no-op
 
+    # The one loop's history and pictures: the resumed run's losses are the straight run's (its
+    # first part also pictured its last step, 2, so it has one more eval_pixel_mse row).
+    histories = []
+    for run in ("straight", "resumed"):
+        lines = (tmp_path / run / "history.jsonl").read_text().splitlines()
+        histories.append([json.loads(line) for line in lines])
+        for name in ("loss_curves.png", "progress.gif", "samples/step_000004.png"):
+            assert (tmp_path / run / name).exists(), (run, name)
+    assert [r["step"] for r in histories[0]] == [2, 4, 4]  # losses at 2 and 4, eval_pixel_mse at 4
+    assert {"loss", "pixel_mse", "latent_mse", "grad_norm"} <= set(histories[0][0])
+    losses = [[r for r in h if "loss" in r] for h in histories]
+    assert losses[0] == losses[1] and [r["step"] for r in losses[0]] == [2, 4]
+    assert histories[0][-1] == histories[1][-1] and "eval_pixel_mse" in histories[0][-1]
+
 
 def test_config_and_data_errors(tmp_path, cgan_run):
     config = _mlp_encoder_setup(tmp_path)
