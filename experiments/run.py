@@ -28,6 +28,7 @@ from absl import flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from experiments.cli import fail, run_app  # noqa: E402
+from gan_jax.config import ENCODER_TASK  # noqa: E402
 from gan_jax.errors import TrainingDiverged, UserError  # noqa: E402
 from gan_jax.platform import distributed  # noqa: E402
 from gan_jax.platform.cache import cache_dir  # noqa: E402
@@ -77,7 +78,7 @@ def main(argv: list[str]) -> None:
     if _CACHE.value:
         jax.config.update("jax_compilation_cache_dir", _CACHE.value)
     config = _CONFIG.value
-    if config.get("task") == "encoder":  # an encoder for a trained generator (DIGITS)
+    if config.get("task") == ENCODER_TASK:  # an encoder for a trained generator (DIGITS)
         from gan_jax.encoder.task import train_encoder as train
     else:
         from gan_jax.training.gan import train_and_evaluate as train
