@@ -193,7 +193,8 @@ class EncoderTask(loop.Task):
     def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
         validate(config)
         self.config = config
-        frozen_dir = os.path.join(os.path.abspath(workdir), generator_lib.GENERATOR_DIR)
+        self._workdir = os.path.abspath(workdir)
+        frozen_dir = os.path.join(self._workdir, generator_lib.GENERATOR_DIR)
         self._frozen = bool(checkpoint_steps(frozen_dir))
         gen = generator_lib.load(frozen_dir) if self._frozen else _source_generator(config)
         self.gen, self._frozen_dir = gen, frozen_dir
@@ -265,8 +266,7 @@ class EncoderTask(loop.Task):
         )
         rows = pictures.reconstruction_rows(images, recon)
         picture = pictures.image_grid(rows.reshape((-1, *self.gen.data_shape)), ncols=8)
-        workdir = os.path.dirname(self._frozen_dir)
-        pictures.save_png(picture, os.path.join(workdir, "samples", f"step_{step:06d}.png"))
+        pictures.save_png(picture, os.path.join(self._workdir, "samples", f"step_{step:06d}.png"))
         writer.write_images(step, {"reconstructions": picture[None]})
         return {"eval_pixel_mse": float(np.mean((recon - images) ** 2))}
 

@@ -26,6 +26,7 @@ from PIL import Image
 from gan_jax import pictures
 from gan_jax.evaluation import registry
 from gan_jax.platform.distributed import is_primary
+from gan_jax.platform.files import write_bytes_atomic
 
 HISTORY_FILE = "history.jsonl"
 LOSS_CURVES = "loss_curves.png"
@@ -51,12 +52,8 @@ class History:
                 self._rewrite()
 
     def _rewrite(self) -> None:
-        if not is_primary():  # multi-process: process 0 writes the run's files
-            return
-        tmp = f"{self.path}.tmp"
-        with open(tmp, "w") as f:
-            f.writelines(json.dumps(r) + "\n" for r in self.rows)
-        os.replace(tmp, self.path)
+        text = "".join(json.dumps(r) + "\n" for r in self.rows)
+        write_bytes_atomic(text.encode(), self.path)  # process 0 only, like every run file
 
     def append(self, step: int, metrics: dict[str, float]) -> None:
         row = {"step": int(step), **{k: float(v) for k, v in metrics.items()}}

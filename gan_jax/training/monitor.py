@@ -20,7 +20,6 @@ import numpy as np
 from gan_jax import pictures
 from gan_jax.core.sampling import fixed_labels, fixed_latents, generator_variables, make_sampler
 from gan_jax.core.state import GANState
-from gan_jax.data import mixtures
 from gan_jax.evaluation.evaluator import reference_examples
 from gan_jax.metrics.histogram import pixel_chi_square
 from gan_jax.metrics.mixtures import NUM_EVAL_SAMPLES, mode_metrics
@@ -78,7 +77,3 @@ class Monitor:
         pictures.save_png(picture, os.path.join(self.samples_dir, f"step_{step:06d}.png"))
         writer.write_images(step, {"samples": picture[None]})
         return metrics
-
-
-def is_mixture(source: Any) -> bool:
-    return isinstance(getattr(source, "mixture", None), mixtures.Mixture)

@@ -22,6 +22,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from gan_jax.config import choice
 from gan_jax.core.step import GANSpec, make_multi_step, make_train_step
 from gan_jax.errors import ConfigError
 
@@ -67,6 +68,7 @@ class Runner:
         steps_per_dispatch: int = 1,
         constants: Any = None,
     ) -> None:
+        choice(mode, PARALLEL_MODES, "parallel")
         if isinstance(make_step, GANSpec):
             make_step = functools.partial(make_train_step, make_step)
         self.mode = mode
@@ -85,8 +87,8 @@ class Runner:
                 in_axes=(0, 0, 0, None)[:args],
                 donate_argnums=0,
             )
-            self._constants = constants
-        elif mode == "sharded":
+            self._extra = () if constants is None else (constants,)
+        else:
             self.mesh = Mesh(np.asarray(devices), ("data",))
             self._replicated = NamedSharding(self.mesh, P())
             self._data = NamedSharding(self.mesh, P(None, "data") if self.multi else P("data"))
@@ -99,12 +101,7 @@ class Runner:
                 out_shardings=(r, r),
                 donate_argnums=0,
             )
-            self._constants = None if constants is None else jax.device_put(constants, r)
-        else:
-            raise ConfigError(
-                f"config.parallel={mode!r} is not valid; choose one of: sharded, pmap"
-            )
-        self._extra = () if constants is None else (self._constants,)
+            self._extra = () if constants is None else (jax.device_put(constants, r),)
 
     def check_batch_size(self, batch_size: int) -> None:
         """The global batch must split evenly over the devices."""
