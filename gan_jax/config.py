@@ -59,6 +59,7 @@ def stabilizers_config() -> ml_collections.ConfigDict:
             "regularizer_weight": 10.0,
             "regularizer_interval": 1,  # > 1: lazy regularization (StyleGAN2)
             "skip_margin": 0.0,  # torch-faces margin-based update skipping (0 = off; seed: 0.3)
+            "skip_rule": "either",  # either (the post's rule) | both (gan_jax <= 0.2)
             "adaptive_l2": False,  # adaptive L2 penalty on D driven by G's loss
             "l2_band_low": 0.9,
             "l2_band_high": 1.3,
@@ -104,6 +105,9 @@ def migrate(tree: dict[str, Any]) -> dict[str, Any]:
         out.setdefault(block, {})[field] = value
         if head and not parent:
             del out[head]
+    if isinstance(out.get("stabilizers"), dict):
+        # Runs written before `skip_rule` existed skipped only when both errors passed the margin.
+        out["stabilizers"].setdefault("skip_rule", "both")
     return out
 
 

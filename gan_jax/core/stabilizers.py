@@ -1,10 +1,12 @@
 """Training stabilizers applied inside the jitted step: update skipping, adaptive L2 on D, EMA.
 
-- Margin-based update skipping (the torch-faces seed, Boesen Larsen & Sønderby 2015): with D's
+- Margin-based update skipping (the torch-faces post, Boesen Larsen & Sønderby 2015): with D's
   errors e_real = E −log σ(D(x)) and e_fake = E −log(1 − σ(D(G(z)))) measured in D's forward
-  pass, D's update is skipped when it is too good on both (e_real < m and e_fake < m), G's when
-  D is too bad on both (e_real > 1 − m and e_fake > 1 − m); if both would be skipped, both are
-  updated. m = `stabilizers.skip_margin` (0 = off; the seed used 0.3). Needs a logistic loss.
+  pass and m = `stabilizers.skip_margin` (0 = off; the post used 0.3). `skip_rule='either'`
+  (default) is the post's Lua code exactly: D's update is skipped when *either* error is below
+  m (`err_F < margin or err_R < margin`), G's when *either* is above 1 − m; if both would be
+  skipped, both are updated. `skip_rule='both'` (gan_jax ≤ 0.2) needs both errors past the
+  margin. Needs a logistic loss.
 - Adaptive L2 penalty on D (same seed): D's loss gains w·½Σ‖W‖² over its weight matrices/kernels;
   after each step w rises by `l2_step` while G's loss is above the band [`l2_band_low`,
   `l2_band_high`] (D is winning) and falls by `l2_step` below it, clipped to [0, `l2_max`].
@@ -20,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from gan_jax import config as config_lib
 from gan_jax.core import regularizers
 from gan_jax.errors import ConfigError
 
@@ -29,10 +32,17 @@ def discriminator_errors(real_logits: jax.Array, fake_logits: jax.Array) -> tupl
     return jnp.mean(jax.nn.softplus(-real_logits)), jnp.mean(jax.nn.softplus(fake_logits))
 
 
-def skip_decisions(e_real: jax.Array, e_fake: jax.Array, margin: float) -> tuple[jax.Array, ...]:
-    """(skip_d, skip_g) booleans for margin `margin`; never both True."""
-    too_good = (e_real < margin) & (e_fake < margin)
-    too_bad = (e_real > 1.0 - margin) & (e_fake > 1.0 - margin)
+SKIP_RULES = ("either", "both")
+
+
+def skip_decisions(
+    e_real: jax.Array, e_fake: jax.Array, margin: float, rule: str = "either"
+) -> tuple[jax.Array, ...]:
+    """(skip_d, skip_g) booleans for margin `margin` and `rule` (see the module docstring);
+    never both True."""
+    join = jnp.logical_or if rule == "either" else jnp.logical_and
+    too_good = join(e_real < margin, e_fake < margin)
+    too_bad = join(e_real > 1.0 - margin, e_fake > 1.0 - margin)
     both = too_good & too_bad
     return too_good & ~both, too_bad & ~both
 
@@ -65,6 +75,7 @@ def validate(st: ml_collections.ConfigDict, loss_name: str, logistic: bool) -> N
     by `gan_jax.models`, which builds them into the discriminator)."""
     if not 0.0 <= st.skip_margin < 0.5:
         raise ConfigError(f"config.stabilizers.skip_margin={st.skip_margin} must be in [0, 0.5)")
+    config_lib.choice(st.get("skip_rule", "either"), SKIP_RULES, "stabilizers.skip_rule")
     if st.skip_margin > 0 and not logistic:
         raise ConfigError(
             f"config.stabilizers.skip_margin needs a logistic loss (bce, bce_smoothed, ...), "

@@ -53,7 +53,8 @@ class GANSpec:
     """The static parts of a GAN: networks, loss, optimizers, shapes and stabilizers.
 
     Stabilizers (see `gan_jax.core.stabilizers` and `gan_jax.core.regularizers`): `ema_decay` > 0
-    keeps an EMA of G's weights; `skip_margin` > 0 enables margin-based update skipping;
+    keeps an EMA of G's weights; `skip_margin` > 0 enables margin-based update skipping (by
+    `skip_rule`);
     `adaptive_l2` (the config's `stabilizers` block when its `adaptive_l2` is on, else None;
     read for its `l2_*` band fields) enables the adaptive L2 penalty on D; `regularizer`
     ('none' | 'r1' | 'gp') with `reg_scale` (the weight, already multiplied by the interval) and
@@ -70,6 +71,7 @@ class GANSpec:
     n_critic: int = 1
     ema_decay: float = 0.0
     skip_margin: float = 0.0
+    skip_rule: str = "either"
     adaptive_l2: ml_collections.ConfigDict | None = None
     regularizer: str = "none"
     reg_scale: float = 0.0

@@ -157,12 +157,20 @@ def skip_flags(
     if spec.skip_margin <= 0:
         off = jnp.zeros((), bool)
         return off, off
-    return skip_decisions(*discriminator_errors(real_logits, fake_logits), spec.skip_margin)
+    errors = discriminator_errors(real_logits, fake_logits)
+    return skip_decisions(*errors, spec.skip_margin, spec.skip_rule)
 
 
 def _mean_output(logits: jax.Array, logistic: bool) -> jax.Array:
     """Mean D output, as a probability when D's output is a logit."""
     return jnp.mean(jax.nn.sigmoid(logits) if logistic else logits)
+
+
+def d_accuracy(real_logits: jax.Array, fake_logits: jax.Array) -> jax.Array:
+    """D's accuracy as a real/fake classifier (the Keras intro's `acc`): the fraction of real
+    samples with logit > 0 and generated ones with logit < 0, over both halves of the batch."""
+    hits = jnp.sum(real_logits > 0) + jnp.sum(fake_logits < 0)
+    return hits / (real_logits.size + fake_logits.size)
 
 
 def d_update(
@@ -212,6 +220,8 @@ def d_update(
         "d_fake": _mean_output(out.fake_logits, spec.loss.logistic),
         "d_grad_norm": optax.global_norm(grads),
     }
+    if spec.loss.logistic:
+        metrics["d_accuracy"] = d_accuracy(out.real_logits, out.fake_logits)
     if spec.regularizer != "none":
         metrics["d_penalty"] = axis.pmean(out.penalty)
     return state, g_stats, metrics, skip_g

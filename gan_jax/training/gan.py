@@ -86,6 +86,7 @@ def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -
         n_critic=n_critic,
         ema_decay=st.ema_decay,
         skip_margin=st.skip_margin,
+        skip_rule=st.skip_rule,
         adaptive_l2=st if st.adaptive_l2 else None,
         regularizer=st.regularizer,
         reg_scale=regularizers.penalty_scale(

@@ -1,16 +1,17 @@
 """Stabilizers: each changes what it should, checked against hand-computed values."""
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
-from helpers import spec_state
+from helpers import spec_state, tiny_config
 
 from gan_jax import losses, models
-from gan_jax.config import base_config, optimizer_config
+from gan_jax.config import base_config, migrate, optimizer_config
 from gan_jax.core import regularizers, stabilizers
 from gan_jax.core.optim import make_optimizer
 from gan_jax.core.step import GANSpec, make_train_step
@@ -58,13 +59,51 @@ def _same(a, b):
     )
 
 
-def test_skip_decisions_rule():
+def _faces_post_rule(err_r: float, err_f: float, margin: float) -> tuple[bool, bool]:
+    """The torch-faces post's Lua, line by line: returns (skip_d, skip_g)."""
+    optimize_d = optimize_g = True
+    if err_f < margin or err_r < margin:
+        optimize_d = False
+    if err_f > (1.0 - margin) or err_r > (1.0 - margin):
+        optimize_g = False
+    if not optimize_g and not optimize_d:
+        optimize_g = optimize_d = True
+    return not optimize_d, not optimize_g
+
+
+@pytest.mark.parametrize("margin", [0.3, 0.45, 0.5])
+def test_skip_decisions_default_is_the_faces_post_truth_table(margin):
     f = stabilizers.skip_decisions
+    errors = [0.05, 0.2, 0.29, 0.31, 0.49, 0.51, 0.69, 0.71, 0.9, 1.4]
+    for e_r in errors:
+        for e_f in errors:
+            got = tuple(bool(v) for v in f(jnp.float32(e_r), jnp.float32(e_f), margin))
+            assert got == _faces_post_rule(e_r, e_f, margin), (e_r, e_f, margin)
+    # One error past the margin is enough under the post's rule (not under 'both').
+    assert [bool(v) for v in f(jnp.array(0.1), jnp.array(0.5), 0.3)] == [True, False]
+    assert [bool(v) for v in f(jnp.array(0.5), jnp.array(0.8), 0.3)] == [False, True]
+    assert [bool(v) for v in f(jnp.array(0.1), jnp.array(0.8), 0.3)] == [False, False]
+
+
+def test_skip_decisions_both_rule():
+    f = functools.partial(stabilizers.skip_decisions, rule="both")
     assert [bool(v) for v in f(jnp.array(0.1), jnp.array(0.2), 0.3)] == [True, False]
     assert [bool(v) for v in f(jnp.array(0.1), jnp.array(0.5), 0.3)] == [False, False]
     assert [bool(v) for v in f(jnp.array(0.8), jnp.array(0.9), 0.3)] == [False, True]
+    assert [bool(v) for v in f(jnp.array(0.5), jnp.array(0.9), 0.3)] == [False, False]
     # A margin of 0.5 makes a 0.5/0.5 D both "too good" and "too bad": update both.
     assert [bool(v) for v in f(jnp.array(0.49), jnp.array(0.51), 0.5)] == [False, False]
+
+
+def test_skip_rule_is_validated_and_old_runs_keep_theirs():
+    config = tiny_config("ring8")
+    config.stabilizers.skip_rule = "any"
+    with pytest.raises(ConfigError, match=r"skip_rule='any' is not valid; choose one of: either"):
+        stabilizers.validate(config.stabilizers, "bce", True)
+    assert migrate({"stabilizers": {"skip_margin": 0.3}})["stabilizers"]["skip_rule"] == "both"
+    assert migrate({"balance": {"skip_margin": 0.3}})["stabilizers"]["skip_rule"] == "both"
+    kept = migrate({"stabilizers": {"skip_rule": "either"}})
+    assert kept["stabilizers"]["skip_rule"] == "either"
 
 
 def test_generator_update_skipped_when_discriminator_is_too_bad():

@@ -159,6 +159,10 @@ def test_d_update_applies_the_hand_computed_gradient(l2_weight, r1_scale):
     )
     np.testing.assert_allclose(metrics["d_real"], np.mean(_sigmoid(l_r)), rtol=1e-5)
     np.testing.assert_allclose(metrics["d_fake"], _sigmoid(l_f), rtol=1e-5)
+    # Accuracy over the real and fake halves: real rows right when l > 0, fake ones when l < 0.
+    n = len(l_r)
+    acc = (np.sum(l_r > 0) + n * (l_f < 0)) / (2 * n)
+    np.testing.assert_allclose(metrics["d_accuracy"], acc, rtol=1e-6)
     norm = np.sqrt(np.sum(grad_w**2) + grad_b**2)
     np.testing.assert_allclose(metrics["d_grad_norm"], norm, rtol=1e-5)
     if r1_scale:

@@ -19,6 +19,7 @@ STABILIZERS = (
     "--config.stabilizers.regularizer_weight=1",
     "--config.stabilizers.d_batchnorm=false",
     "--config.stabilizers.skip_margin=0.1",
+    "--config.stabilizers.skip_rule=both",  # the old runs' rule (`migrate` records it)
 )
 
 
@@ -62,7 +63,7 @@ def test_old_run_resumes_to_the_numbers_the_old_code_produced(tmp_path):
         got = json.load(f)
     with open(f"{ROOT}/tests/fixtures/legacy_run_resumed_metrics.json") as f:
         want = json.load(f)
-    assert got.keys() == want.keys()
+    assert set(got) - set(want) == {"d_accuracy"}  # the one metric added since
     for key, value in want.items():
         if value is None:
             assert got[key] is None, key
