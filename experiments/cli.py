@@ -2,20 +2,32 @@
 
 Config names: `--config=NAME[:ARG]` resolves to `experiments/configs/NAME.py[:ARG]`; paths pass
 through. Renamed config fields (`gan_jax.config.RENAMED`) are rewritten to their new names with
-a warning. User mistakes print one `error:` line and exit with status 2.
+a warning. Every failure is one `error:` line on stderr, without a traceback, and an exit
+status from `gan_jax.errors` (`exit_on_errors`): 0 done, 1 diverged, 2 user error, 3
+environment/I-O fault (retryable), 130/143 interrupted by SIGINT/SIGTERM (retryable).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging as logging_std
 import os
 import sys
+from collections.abc import Iterator
 from typing import NoReturn
 
 from absl import app, flags, logging
 
 from gan_jax.config import RENAMED
-from gan_jax.errors import UserError
+from gan_jax.errors import (
+    EXIT_DIVERGED,
+    EXIT_ENVIRONMENT,
+    EXIT_USER_ERROR,
+    Interrupted,
+    RunFault,
+    TrainingDiverged,
+    UserError,
+)
 
 CONFIGS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 
@@ -30,9 +42,10 @@ def resolve_config_path(value: str) -> str:
     """Map a bare config name (`ring8`, `celeba64:tiny`) to its file; leave paths alone."""
     name, sep, arg = value.partition(":")
     if name.endswith(".py") or os.sep in name:
-        if not os.path.exists(name):
+        path = os.path.expanduser(name)
+        if not os.path.exists(path):
             raise UserError(f"config file {name!r} does not exist")
-        return value
+        return path + sep + arg
     path = os.path.join(CONFIGS_DIR, f"{name}.py")
     if not os.path.exists(path):
         raise UserError(f"unknown config {name!r}; choose one of: {', '.join(config_names())}")
@@ -71,19 +84,51 @@ def fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+@contextlib.contextmanager
+def exit_on_errors(what: str = "the run") -> Iterator[None]:
+    """Turn the errors a command can meet into one stderr line and its exit status (module
+    docstring); anything else is a bug and keeps its traceback."""
+    try:
+        yield
+    except Interrupted as e:
+        print(str(e), file=sys.stderr, flush=True)
+        sys.exit(e.exit_code)
+    except UserError as e:
+        fail(str(e), EXIT_USER_ERROR)
+    except TrainingDiverged as e:
+        fail(str(e), EXIT_DIVERGED)
+    except RunFault as e:
+        fail(str(e), EXIT_ENVIRONMENT)
+    except OSError as e:
+        from gan_jax.platform.files import os_error_line
+
+        fail(os_error_line(e, what), EXIT_ENVIRONMENT)
+
+
+def _message(e: BaseException) -> str:
+    """An exception's message as one line (a KeyError's str() is its repr, quotes escaped)."""
+    text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+    return " ".join(str(text).split())
+
+
 def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parser, but a bad flag or config override is one `error:` line, exit status 2."""
+    """absl's parser, but a bad flag, config file or config override is one `error:` line,
+    exit status 2."""
+    overrides = [a for a in argv if a.startswith("--config.")]
     try:
         return flags.FLAGS(argv)
     except flags.Error as e:
         fail(str(e).splitlines()[0], 2)
     except UserError as e:  # raised by a config file's get_config (e.g. an unknown variant)
         fail(str(e), 2)
-    except (AttributeError, KeyError, TypeError, ValueError) as e:  # a bad --config.x=y
-        overrides = [a for a in argv if a.startswith("--config.")]
+    except SyntaxError as e:  # the config file itself
+        fail(f"config file {e.filename} line {e.lineno}: {e.msg}; fix the file", 2)
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        if not overrides:  # the config file's get_config failed
+            fail(f"the config file failed: {type(e).__name__}: {_message(e)}", 2)
         fail(
-            f"invalid config override in {overrides}: no such field or bad value {e}; "
-            "fields are defined in gan_jax/config.py",
+            f"invalid config override in {' '.join(overrides)}: {_message(e)}; fields are "
+            "defined in gan_jax/config.py (docs/configs.md)",
             2,
         )
 

@@ -6,7 +6,8 @@
 
 Prints a table of the metrics (`--json`: one JSON object as the last line, with the keys of the
 run's `metrics.json`) and writes them with pictures to `WORKDIR/eval/step_XXXXXX/`. Metrics and
-feature networks default to the run's `config.evals` block; the metrics, their keys and what
+feature networks default to the run's `config.evals` block (a read-only run folder is reported
+before scoring, exit status 3); the metrics, their keys and what
 they need are listed in gan_jax/evaluation/registry.py.
 """
 
@@ -19,10 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 
-from experiments.cli import fail, run_app  # noqa: E402
-from gan_jax.errors import UserError  # noqa: E402
+from experiments.cli import exit_on_errors, fail, run_app  # noqa: E402
 from gan_jax.evaluation.registry import names  # noqa: E402
-from gan_jax.platform.files import finite_or_none  # noqa: E402
+from gan_jax.platform.files import check_writable, finite_or_none  # noqa: E402
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "The run folder (or one of its checkpoints).")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step to evaluate (default: the latest).")
@@ -48,13 +48,15 @@ def main(argv: list[str]) -> None:
     if _NUM.value is not None and _NUM.value < 2:
         fail(f"--num_samples={_NUM.value} must be >= 2", 2)
     from gan_jax.evaluation.offline import evaluate_checkpoint
+    from gan_jax.runs.restore import resolve_run
+    from gan_jax.runs.run_files import EVAL_DIR
 
-    try:
+    with exit_on_errors("the evaluation"):
+        run_dir, _ = resolve_run(_WORKDIR.value)
+        check_writable(os.path.join(run_dir, EVAL_DIR))  # fail before scoring, not after
         result = evaluate_checkpoint(
             _WORKDIR.value, _STEP.value, _METRICS.value, _NUM.value, _FEATURES.value
         )
-    except UserError as e:
-        fail(str(e), 2)
     print(table(result), flush=True)
     if _JSON.value:
         print(json.dumps(finite_or_none(result)), flush=True)

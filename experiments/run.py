@@ -6,7 +6,8 @@
 
 `--config` takes a config name from experiments/configs (`ring8`), or a path to a config file;
 either may end in `:ARG` (a variant such as `tiny`). `--config.FIELD=VALUE` overrides any field.
-Rerunning the same command on the same workdir resumes from the latest checkpoint. Configs with
+Rerunning the same command on the same workdir resumes from the latest checkpoint; SIGTERM or
+Ctrl-C saves a checkpoint first (exit status 143/130; docs/runs.md lists them all). Configs with
 `task = 'encoder'` (`mnist_cgan_encoder`, `celeba64_encoder`) train an encoder for the generator
 of `--config.generator_workdir=W` instead of a GAN.
 
@@ -27,9 +28,9 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 from absl import flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
-from experiments.cli import fail, run_app  # noqa: E402
+from experiments.cli import exit_on_errors, fail, run_app  # noqa: E402
 from gan_jax.config import ENCODER_TASK  # noqa: E402
-from gan_jax.errors import TrainingDiverged, UserError  # noqa: E402
+from gan_jax.errors import UserError  # noqa: E402
 from gan_jax.platform import distributed  # noqa: E402
 from gan_jax.platform.cache import cache_dir  # noqa: E402
 
@@ -83,12 +84,8 @@ def main(argv: list[str]) -> None:
     else:
         from gan_jax.training.gan import train_and_evaluate as train
 
-    try:
-        metrics = train(config, _WORKDIR.value)
-    except UserError as e:
-        fail(str(e), 2)
-    except TrainingDiverged as e:
-        fail(str(e), 1)
+    with exit_on_errors():  # exit statuses: experiments/cli.py, docs/runs.md
+        metrics = train(config, os.path.expanduser(_WORKDIR.value))
     logging.info("Final metrics: %s", metrics)
 
 

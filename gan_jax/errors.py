@@ -1,8 +1,19 @@
-"""Exceptions that separate user mistakes from bugs.
+"""Exceptions that separate user mistakes, environment faults and interruptions from bugs, and
+the exit status each one gets from the command-line entry points.
 
 `UserError` and its subclasses carry a one-line message that names the bad value and the fix;
-the command-line entry points print that line and exit with status 2, without a traceback.
+the entry points print that line and exit with status 2, without a traceback. `RunFault` is an
+environment or I/O fault (read-only or full disk, a lock held by another process is a user
+error instead): one line, status 3, worth retrying. `Interrupted` is a SIGTERM/SIGINT that the
+training loop turned into a saved checkpoint: status 128 + the signal (143, 130), as shells and
+schedulers expect.
 """
+
+EXIT_DONE = 0
+EXIT_DIVERGED = 1
+EXIT_USER_ERROR = 2
+EXIT_ENVIRONMENT = 3
+RETRYABLE = (EXIT_ENVIRONMENT, 130, 143)  # what `launch/*.sh` restarts after
 
 
 class UserError(Exception):
@@ -26,5 +37,28 @@ class InputError(UserError, ValueError):
     one); the command-line tools print it as a one-line error."""
 
 
+class WorkdirLocked(UserError):
+    """Another live process is training in the same workdir; the message names it."""
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the message names the step and the network."""
+
+
+class RunFault(Exception):
+    """The environment failed the run (disk full, read-only folder, I/O error): one line naming
+    the path and what to do; retryable once fixed, because the run resumes where it stopped."""
+
+
+class Interrupted(Exception):
+    """SIGTERM/SIGINT stopped training after a checkpoint at `step` was saved."""
+
+    def __init__(self, step: int, signum: int) -> None:
+        super().__init__(
+            f"interrupted at step {step}; checkpoint saved; rerun the same command to resume"
+        )
+        self.step, self.signum = step, signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

@@ -15,6 +15,7 @@ loop from it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -71,7 +72,20 @@ def source_names() -> list[str]:
     return [*sorted(mixtures.MIXTURES), "npz:PATH", "tfds:NAME[:SPLIT]", "folder:PATH"]
 
 
+def check_channels(channels: int, wanted: int, name: str) -> None:
+    """The models make 1 (grayscale) or 3 (RGB) channels: kept as they are (`wanted` 0) only
+    those pass; converted (`wanted` 1 or 3), RGBA too (its alpha dropped)."""
+    if channels in ((1, 3) if wanted == 0 else (1, 3, 4)):
+        return
+    fix = "--config.data.channels=3 (drops alpha)" if channels == 4 else "convert the images"
+    raise DataError(
+        f"{name} has {channels} channels per image; the models make 1 (grayscale) or 3 (RGB): "
+        f"use {fix}"
+    )
+
+
 def _array_source(arrays: ImageArrays, data: ml_collections.ConfigDict, name: str) -> ArraySource:
+    check_channels(arrays.images.shape[-1], data.channels, name)
     images = convert_channels(arrays.images, data.channels)
     if data.image_size:
         images = crop_and_resize(images, data.image_size, data.crop)
@@ -116,6 +130,7 @@ def make_source(
         )
     if kind in mixtures.MIXTURES and not arg:
         return MixtureSource(mixtures.get_mixture(kind), shard)
+    arg = os.path.expanduser(arg)  # npz:~/data.npz, folder:~/faces
     if kind == "npz" and arg:
         built = _array_source(load_npz(arg), data, source)
     elif kind == "tfds" and arg:

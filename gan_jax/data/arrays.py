@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zipfile
 
 import numpy as np
 
@@ -84,6 +85,10 @@ def load_npz(path: str) -> ImageArrays:
     `attribute_names` (K,) strings, from an .npz file (no pickles)."""
     if not os.path.exists(path):
         raise DataError(f"npz file {path!r} does not exist; pass --config.data.source=npz:PATH")
+    if not zipfile.is_zipfile(path):  # np.load would blame pickles for a text file
+        raise DataError(
+            f"{path} is not an .npz archive; write it with numpy.savez(path, x_train=images)"
+        )
     try:
         with np.load(path, allow_pickle=False) as f:
             keys = set(f.files)
@@ -106,6 +111,11 @@ def load_npz(path: str) -> ImageArrays:
         raise DataError(f"cannot read npz file {path!r}: {e}".splitlines()[0]) from None
     if arrays.images.ndim == 3:  # (N, H, W) grayscale
         arrays.images = arrays.images[..., None]
+    if arrays.images.ndim != 4 or not arrays.images.size:
+        raise DataError(
+            f"{path}: {x_key} has shape {arrays.images.shape}; save at least one image, as "
+            "(N, H, W, C) or (N, H, W) uint8"
+        )
     if arrays.images.dtype != np.uint8:
         raise DataError(
             f"{path}: {x_key} has dtype {arrays.images.dtype}; save images as uint8 0..255"

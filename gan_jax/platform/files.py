@@ -3,11 +3,17 @@
 One writer: bytes go to a temporary file beside the target, are flushed to disk, then renamed
 over it, so a crash or a full disk never leaves half a file for a reader (TensorBoard, a
 browser, a resumed run). In a multi-process run only process 0 writes
-(`gan_jax.platform.distributed.is_primary`), so every process may call these.
+(`gan_jax.platform.distributed.is_primary`), so every process may call these. Files are
+created with `open()`'s default mode, so they get the user's umask like any other file (a
+colleague on a shared cluster can read the run when the umask lets them).
+
+`os_error_line` turns an OSError (disk full, read-only folder, a file where a folder should be)
+into the one-line `RunFault` message the command-line tools print with exit status 3.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -15,6 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from gan_jax.errors import RunFault
 from gan_jax.platform.distributed import is_primary
 
 
@@ -55,3 +62,42 @@ def write_json_atomic(obj: Any, path: str | os.PathLike) -> None:
     """
     text = json.dumps(finite_or_none(obj), indent=2, sort_keys=True) + "\n"
     write_bytes_atomic(text.encode(), path)
+
+
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def os_error_line(e: OSError, what: str = "the run") -> str:
+    """One line for an OSError: what failed, on which path, and what to do about it."""
+    path = e.filename or "?"
+    reason = e.strerror or str(e)
+    if e.errno in _FULL:
+        return (
+            f"no space left writing {path} ({reason}); free space (or use another --workdir) "
+            f"and rerun the same command: {what} resumes from its last checkpoint"
+        )
+    if e.errno in _READ_ONLY:
+        return (
+            f"cannot write {path} ({reason}); the folder is read-only for this user: make it "
+            "writable, or work in a writable copy of the run (or another --workdir)"
+        )
+    if e.errno in (errno.ENOTDIR, errno.EEXIST):
+        return f"{path} is not a folder ({reason}); --workdir must name a folder (new or a run's)"
+    return f"{reason}: {path}"
+
+
+def run_fault(e: OSError, what: str = "the run") -> RunFault:
+    """The `RunFault` for `e` (raise it `from None`: the line says everything)."""
+    return RunFault(os_error_line(e, what))
+
+
+def check_writable(directory: str | os.PathLike) -> None:
+    """Create `directory` and a scratch file in it, so a read-only or full folder fails before
+    any work is done rather than at its first write (root ignores permission bits, so asking
+    `os.access` is not enough). Raises the OSError."""
+    os.makedirs(directory, exist_ok=True)
+    probe = Path(directory) / f".write-test.{uuid.uuid4().hex}"
+    with open(probe, "xb") as f:
+        f.write(b"x")
+    probe.unlink()

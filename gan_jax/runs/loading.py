@@ -30,7 +30,7 @@ from gan_jax import models
 from gan_jax.config import ENCODER_TASK
 from gan_jax.core.sampling import chunked, fixed_latents, make_sampler
 from gan_jax.errors import CheckpointError, InputError
-from gan_jax.runs.restore import pick_step, read_run_files, read_subtrees, resolve_run
+from gan_jax.runs.restore import read_intact, read_run_files, resolve_run
 
 GENERATOR_DIR = "generator"  # an encoder run's frozen copy of its generator
 
@@ -172,11 +172,10 @@ class Generator:
 
 
 def _load_generator(run_dir: str, step: int | None) -> Generator:
-    config, model = read_run_files(run_dir)
-    step = pick_step(run_dir, step)
+    step, saved = read_intact(run_dir, step, _sampling_entries)
+    config, model = read_run_files(run_dir, step)
     data_shape = tuple(int(d) for d in model["data_shape"])
     module, _ = models.build(config.model, data_shape)
-    saved = read_subtrees(run_dir, step, _sampling_entries)
     weights = saved.get("g_ema_params") or saved["g_params"]
     variables = {"params": weights}
     if saved["g_batch_stats"]:
@@ -190,7 +189,12 @@ def _load_generator(run_dir: str, step: int | None) -> Generator:
 def _attach_encoder(gen: Generator, run_dir: str, step: int | None) -> None:
     from gan_jax.models.encoder import build_encoder
 
-    _, model = read_run_files(run_dir)
+    config, model = read_run_files(run_dir)
+    if config.get("task") != ENCODER_TASK:
+        raise CheckpointError(
+            f"{run_dir} is a GAN run, not an encoder run; pass encoder= the workdir of an "
+            "`experiments.run --config=..._encoder` run"
+        )
     if tuple(model["data_shape"]) != gen.data_shape:
         raise CheckpointError(
             f"encoder run {run_dir} was trained on data of shape {tuple(model['data_shape'])}, "
@@ -202,7 +206,7 @@ def _attach_encoder(gen: Generator, run_dir: str, step: int | None) -> None:
             f"encoder run {run_dir} was trained for a generator with a different model config; "
             f"load the encoder run itself (gan_jax.load({run_dir!r}))"
         )
-    saved = read_subtrees(run_dir, pick_step(run_dir, step), lambda _: ["params", "batch_stats"])
+    _, saved = read_intact(run_dir, step, lambda _: ["params", "batch_stats"])
     variables = {"params": saved["params"]}
     if saved["batch_stats"]:
         variables["batch_stats"] = saved["batch_stats"]

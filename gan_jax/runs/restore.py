@@ -6,6 +6,10 @@ the top-level entries asked for (e.g. the generator's weights, not the optimizer
 no template (the tree structure comes from the checkpoint's metadata) and return numpy arrays,
 so the device layout the checkpoint was written with (8 TPU cores, 2 GPUs) does not matter:
 it loads on a single CPU.
+
+A damaged checkpoint (unreadable metadata or arrays) is a one-line CheckpointError naming its
+folder; `read_intact` (what `gan_jax.load` uses when no step is asked for) warns about it and
+reads the newest checkpoint that is intact instead.
 """
 
 from __future__ import annotations
@@ -19,13 +23,20 @@ import jax
 import ml_collections
 import numpy as np
 import orbax.checkpoint as ocp
+from absl import logging
 from etils import epath
 
-from gan_jax.config import migrate
 from gan_jax.errors import CheckpointError
-from gan_jax.runs.run_files import CONFIG_FILE, MODEL_FILE
+from gan_jax.runs.checkpoint import describe_failure
+from gan_jax.runs.run_files import CONFIG_FILE, MODEL_FILE, recorded_config
 
 CHECKPOINTS = "checkpoints"
+
+
+class DamagedCheckpoint(CheckpointError):
+    """A checkpoint's files cannot be read (truncated, bit-flipped, empty metadata)."""
+
+
 _ITEM = "default"  # the item name `ocp.CheckpointManager` gives a single saved pytree
 
 
@@ -45,20 +56,25 @@ def resolve_run(path: str | os.PathLike) -> tuple[str, int | None]:
     return full, None
 
 
-def read_run_files(run_dir: str) -> tuple[ml_collections.ConfigDict, dict[str, Any]]:
-    """The run's config (renamed fields moved, `gan_jax.config.migrate`) and its model.json
-    ({data_shape, num_classes})."""
-    files = {}
+def read_run_files(
+    run_dir: str, step: int | None = None
+) -> tuple[ml_collections.ConfigDict, dict[str, Any]]:
+    """The run's config in force for the checkpoint of `step` (default: the latest; renamed
+    fields moved, resumes' changes applied: `gan_jax.runs.run_files.recorded_config`) and its
+    model.json ({data_shape, num_classes})."""
     for name in (CONFIG_FILE, MODEL_FILE):
-        path = os.path.join(run_dir, name)
-        if not os.path.exists(path):
+        if not os.path.exists(os.path.join(run_dir, name)):
             raise CheckpointError(
                 f"{run_dir} has no {name}; it is not a gan_jax run folder (copy the run's "
                 f"{CONFIG_FILE} and {MODEL_FILE} next to its {CHECKPOINTS}/ folder)"
             )
-        with open(path) as f:
-            files[name] = json.load(f)
-    return ml_collections.ConfigDict(migrate(files[CONFIG_FILE])), files[MODEL_FILE]
+    try:
+        config = recorded_config(run_dir, step)
+        with open(os.path.join(run_dir, MODEL_FILE)) as f:
+            model = json.load(f)
+    except ValueError as e:  # JSONDecodeError: a damaged or hand-edited file
+        raise CheckpointError(f"cannot read the run files of {run_dir}: {e}") from None
+    return ml_collections.ConfigDict(config), model
 
 
 def checkpoint_steps(run_dir: str) -> list[int]:
@@ -113,7 +129,31 @@ def read_subtrees(
                 item=wanted, restore_args=restore_args, partial_restore=True
             ),
         )
-    except FileNotFoundError as e:
-        raise CheckpointError(f"cannot read checkpoint {item.parent}: {e}") from None
+    except CheckpointError:
+        raise
+    except Exception as e:  # orbax/tensorstore raise many types for damaged files
+        raise DamagedCheckpoint(
+            f"checkpoint {item.parent} is unreadable ({describe_failure(e)}); pass step= to load "
+            "another one"
+        ) from None
     finally:
         handler.close()
+
+
+def read_intact(
+    run_dir: str, step: int | None, choose: Callable[[dict[str, Any]], list[str]]
+) -> tuple[int, dict[str, Any]]:
+    """(step, `read_subtrees(...)`) for `step`; with `step` None, for the newest checkpoint
+    that reads, after one warning per damaged newer one. None intact: CheckpointError."""
+    if step is not None:
+        return step, read_subtrees(run_dir, pick_step(run_dir, step), choose)
+    pick_step(run_dir, None)  # no checkpoints at all: its error
+    for candidate in reversed(checkpoint_steps(run_dir)):
+        try:
+            return candidate, read_subtrees(run_dir, candidate, choose)
+        except DamagedCheckpoint as e:
+            logging.warning("Skipping an unreadable checkpoint: %s", e)
+    raise CheckpointError(
+        f"no checkpoint of {run_dir} is readable (every one in {CHECKPOINTS}/ is damaged); "
+        "retrain the run"
+    )

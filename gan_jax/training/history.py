@@ -3,7 +3,8 @@
 Every logged row (`step` plus losses, D outputs, evaluation metrics) is appended to
 `WORKDIR/history.jsonl`. A resumed run first drops the rows past the checkpoint it resumes
 from (they belong to steps that will be trained again), so the history always describes the
-parameters the checkpoints hold. From it:
+parameters the checkpoints hold. Non-finite values are written as `null` (standard JSON, as
+in metrics.json) and read back as NaN. From it:
 
 * `WORKDIR/loss_curves.png`: the task's panels (a GAN: D and G losses, mean D(x) and D(G(z)),
   the torch-faces monitor; an encoder: its losses), then the panels of the evaluation metrics
@@ -26,12 +27,16 @@ from PIL import Image
 from gan_jax import pictures
 from gan_jax.evaluation import registry
 from gan_jax.platform.distributed import is_primary
-from gan_jax.platform.files import write_bytes_atomic
+from gan_jax.platform.files import finite_or_none, write_bytes_atomic
 
 HISTORY_FILE = "history.jsonl"
 LOSS_CURVES = "loss_curves.png"
 PROGRESS_GIF = "progress.gif"
 MAX_FRAMES = 100
+
+
+def _nan_for_null(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: float("nan") if v is None else v for k, v in row.items()}
 
 
 class History:
@@ -46,13 +51,13 @@ class History:
         self.rows: list[dict[str, Any]] = []
         if os.path.exists(self.path):
             with open(self.path) as f:
-                rows = [json.loads(line) for line in f if line.strip()]
+                rows = [_nan_for_null(json.loads(line)) for line in f if line.strip()]
             self.rows = [r for r in rows if r.get("step", 0) <= start_step]
             if len(self.rows) != len(rows):
                 self._rewrite()
 
     def _rewrite(self) -> None:
-        text = "".join(json.dumps(r) + "\n" for r in self.rows)
+        text = "".join(json.dumps(finite_or_none(r)) + "\n" for r in self.rows)
         write_bytes_atomic(text.encode(), self.path)  # process 0 only, like every run file
 
     def append(self, step: int, metrics: dict[str, float]) -> None:
@@ -60,8 +65,8 @@ class History:
         self.rows.append(row)
         if not is_primary():
             return
-        with open(self.path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+        with open(self.path, "a") as f:  # non-finite values as null, like metrics.json
+            f.write(json.dumps(finite_or_none(row)) + "\n")
 
     def series(self, key: str) -> tuple[list[float], list[float]]:
         """(steps, values) of `key`, the latest row winning when a step was logged twice."""

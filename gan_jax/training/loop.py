@@ -13,19 +13,33 @@ health check. Everything else exists once, here:
   `train.checkpoint_every`, and all of them at the last step;
 * the console: clu's `ReportProgress` (steps/s, ETA; measured from the end of the first dispatch,
   which includes compilation) and the metric writer's per-interval line;
-* `loss_curves.png`, `progress.gif` and the final `WORKDIR/metrics.json`.
+* `loss_curves.png`, `progress.gif` and the final `WORKDIR/metrics.json`;
+* a dead-run warning when the run still runs but no longer learns (`training.health`).
 
-The caller validates the config and builds the task before anything is written, so a bad
-value never leaves a half-made run folder behind.
+Reliability (docs/runs.md, "What happens when..."):
+
+* the caller validates the config and builds the task before anything is written, and a
+  resume compares the state the config builds with the checkpoint's metadata before writing
+  anything: a config that changes the saved shapes is a one-line ConfigError naming the
+  changed fields; run files are written only after a successful restore, and `config.json`
+  stays the run's first config (changes go to `config_history.jsonl`, `runs.run_files`);
+* a damaged newest checkpoint is skipped with one warning and the newest intact one used;
+* process 0 holds the workdir lock (`platform.lock`) for the whole run;
+* SIGTERM/SIGINT (`platform.signals`): the current dispatch finishes, every process agrees on
+  the step, the checkpoint of that step is saved and `Interrupted` is raised (exit 143/130), so
+  rerunning the command continues exactly where it stopped;
+* an OSError (disk full, read-only folder) becomes a one-line `RunFault`, after deleting the
+  half-written checkpoint.
 """
 
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import jax
@@ -33,12 +47,23 @@ import ml_collections
 from absl import logging
 
 from gan_jax.data.prefetch import device_batches
+from gan_jax.errors import CheckpointError, ConfigError, Interrupted, WorkdirLocked
 from gan_jax.evaluation.registry import Panel
 from gan_jax.platform.distributed import is_primary
-from gan_jax.platform.files import write_json_atomic
-from gan_jax.runs.checkpoint import Checkpointer
+from gan_jax.platform.files import run_fault, write_json_atomic
+from gan_jax.platform.lock import WorkdirLock
+from gan_jax.platform.signals import StopRequest
+from gan_jax.runs.checkpoint import Checkpointer, UnreadableCheckpoint, mismatches
 from gan_jax.runs.restore import checkpoint_steps
-from gan_jax.runs.run_files import METRICS_FILE
+from gan_jax.runs.run_files import (
+    METRICS_FILE,
+    QUIET_CHANGES,
+    config_changes,
+    config_json,
+    describe_changes,
+    recorded_config,
+)
+from gan_jax.training.health import DeadRunWatch
 from gan_jax.training.history import History, progress_gif
 from gan_jax.training.parallel import Runner
 
@@ -113,28 +138,152 @@ def _report(report: Any, first: int, last: int, t_prev: float, t_now: float) -> 
         report(s, t_prev + (t_now - t_prev) * i / k)
 
 
-def train(task: Task, workdir: str) -> dict[str, float]:
-    """Train (or resume) `task` in `workdir`; return the final metrics (see module docstring)."""
-    config = task.config
-    tc, runner = config.train, task.runner
-    workdir = os.path.abspath(workdir)
-    start = max(checkpoint_steps(workdir), default=0)
-    if start >= tc.num_steps and os.path.exists(os.path.join(workdir, METRICS_FILE)):
-        logging.info("Already trained for %d steps; nothing to do", start)
-        return _read_metrics(workdir)  # a finished run's folder is left untouched
+def _finished(task: Task, workdir: str, start: int) -> dict[str, float] | None:
+    """A finished run's metrics (its folder left untouched, so this works read-only too), or
+    None. Config changes cannot apply to a finished run: they are named in one warning."""
+    if start < task.config.train.num_steps or not os.path.exists(
+        os.path.join(workdir, METRICS_FILE)
+    ):
+        return None
+    logging.info("Already trained for %d steps; nothing to do", start)
+    recorded = recorded_config(workdir)
+    changes = recorded and config_changes(recorded, config_json(task.config))
+    if changes:
+        logging.warning(
+            "The run is finished; these config changes have no effect: %s",
+            describe_changes(changes),
+        )
+    return _read_metrics(workdir)
 
+
+def _agree(ok: bool) -> bool:
+    """True when `ok` on every process (a one-int all-gather in multi-process runs)."""
+    if jax.process_count() == 1:
+        return ok
+    import numpy as np
+    from jax.experimental import multihost_utils
+
+    return bool(np.min(multihost_utils.process_allgather(np.int32(ok))))
+
+
+@contextlib.contextmanager
+def _workdir_lock(workdir: str) -> Iterator[None]:
+    """Process 0 holds the workdir lock; every process learns whether it got it."""
+    lock, error = WorkdirLock(workdir), None
+    if is_primary():
+        try:
+            lock.acquire()
+        except (WorkdirLocked, OSError) as e:
+            error = e
+    if not _agree(error is None):
+        raise error or WorkdirLocked(f"{workdir} is in use by another run (see process 0's error)")
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _mismatch_error(workdir: str, step: int, config: Any, diffs: list[str]) -> ConfigError:
+    recorded = recorded_config(workdir, step + 1) or {}
+    changes = {
+        k: v
+        for k, v in config_changes(recorded, config_json(config)).items()
+        if k not in QUIET_CHANGES
+    }
+    fields = (
+        f"the config changed ({describe_changes(changes)})"
+        if changes
+        else "the data or model gives other shapes"
+    )
+    return ConfigError(
+        f"cannot resume {workdir} from step {step}: {fields}, which changes the saved state "
+        f"({'; '.join(diffs[:2])}{' ...' if len(diffs) > 2 else ''}); rerun with the run's "
+        "config or train in a new --workdir"
+    )
+
+
+def _resume(task: Task, workdir: str, checkpointer: Checkpointer, template: Any) -> tuple[Any, int]:
+    """(state, step) from the newest intact checkpoint, after checking that it fits `template`
+    (nothing is written before that check); damaged newer ones get one warning each and are
+    moved to `checkpoints_unreadable/` once the restore has succeeded."""
+    damaged = []
+    for step in reversed(checkpoint_steps(workdir)):
+        try:
+            diffs = mismatches(workdir, step, template)
+            if diffs:
+                raise _mismatch_error(workdir, step, task.config, diffs)
+            state = checkpointer.restore(template, step)
+        except UnreadableCheckpoint as e:
+            logging.warning("Checkpoint %s is unreadable; trying the previous one", e)
+            damaged.append(step)
+            continue
+        for bad in damaged:
+            moved = checkpointer.quarantine(bad)
+            logging.warning(
+                "Resuming from step %d; the unreadable checkpoint is now %s", step, moved
+            )
+        return state, step
+    raise CheckpointError(
+        f"no checkpoint in {checkpointer.directory} is readable (all damaged); move that "
+        "folder away to start the run over, or train in a new --workdir"
+    )
+
+
+def train(task: Task, workdir: str) -> dict[str, float]:
+    """Train (or resume) `task` in `workdir`; return the final metrics (see module docstring).
+
+    Raises `Interrupted` after saving a checkpoint when SIGTERM/SIGINT arrives, `RunFault`
+    (one line) when the file system fails the run, `WorkdirLocked` when another process trains
+    in `workdir`.
+    """
+    workdir = os.path.abspath(os.path.expanduser(workdir))
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise ConfigError(f"--workdir={workdir} is a file; pass a folder (new or a run's)")
+    start = max(checkpoint_steps(workdir), default=0)
+    done = _finished(task, workdir, start)
+    if done is not None:
+        return done
+    try:
+        with StopRequest() as stop, _workdir_lock(workdir):
+            return _train(task, workdir, stop)
+    except OSError as e:
+        raise run_fault(e) from None
+
+
+def _train(task: Task, workdir: str, stop: StopRequest) -> dict[str, float]:
     state = task.init_state()
     logging.info("%s", task.describe(state))
-    os.makedirs(workdir, exist_ok=True)
-    checkpointer = Checkpointer(workdir, tc.keep_checkpoints)
-    if start:
-        state = checkpointer.restore(state, start)
-        logging.info("Resumed from step %d (%s)", start, checkpointer.directory)
-    else:
-        state = task.fresh_state(state)
-    task.write_run_files(workdir)  # after the restore: a failed resume leaves them as they were
+    checkpointer = Checkpointer(workdir, task.config.train.keep_checkpoints)
+    start = 0
+    try:
+        if checkpoint_steps(workdir):
+            state, start = _resume(task, workdir, checkpointer, state)
+            logging.info("Resumed from step %d (%s)", start, checkpointer.directory)
+        else:
+            state = task.fresh_state(state)
+        task.write_run_files(workdir)  # after the restore: a failed resume leaves them as they were
+        return _loop(task, workdir, checkpointer, state, start, stop)
+    except OSError:
+        with contextlib.suppress(OSError):
+            checkpointer.close()
+        checkpointer.discard_partial()  # e.g. a full disk: no half-written checkpoint left
+        raise
+    finally:
+        checkpointer.close()
 
+
+def _loop(
+    task: Task,
+    workdir: str,
+    checkpointer: Checkpointer,
+    state: Any,
+    start: int,
+    stop: StopRequest,
+) -> dict[str, float]:
+    config = task.config
+    tc, runner = config.train, task.runner
     history = History(workdir, start, task.chart_panels)
+    watch = DeadRunWatch()
     writer = report = None
     rng = runner.place_rng(task.rng)
     state = runner.place_state(state)
@@ -148,7 +297,7 @@ def train(task: Task, workdir: str) -> dict[str, float]:
         runner.place_batch,
         config.data.get("prefetch", 2),
     )
-    step, metrics, last = start, {}, {}
+    step, metrics, last, interrupted = start, {}, {}, 0
     t0 = t_prev = time.monotonic()
     try:
         while step < tc.num_steps:
@@ -165,6 +314,7 @@ def train(task: Task, workdir: str) -> dict[str, float]:
             if step % tc.log_every == 0 or final:
                 last = runner.host_metrics(metrics)
                 task.check_health(state, last)
+                watch.update(step, last)
                 writer.write_scalars(step, last)
                 history.append(step, last)
             if step % tc.sample_every == 0 or final:
@@ -180,10 +330,14 @@ def train(task: Task, workdir: str) -> dict[str, float]:
                 history.append(step, eval_metrics)
             if (step % tc.sample_every == 0 or final) and is_primary():
                 history.plot()
-            if step % tc.checkpoint_every == 0 or final:
+            stopping = not final and stop.requested()  # every process agrees on the step
+            if step % tc.checkpoint_every == 0 or final or stopping:
                 checkpointer.save(step, runner.host_state(state))
                 if is_primary():
                     progress_gif(workdir)
+            if stopping:
+                interrupted = stop.signum
+                break
     finally:
         if task.evals is not None:
             task.evals.close()
@@ -192,6 +346,10 @@ def train(task: Task, workdir: str) -> dict[str, float]:
             writer.flush()
         checkpointer.close()
 
+    if interrupted:
+        if writer is not None:
+            writer.close()
+        raise Interrupted(step, interrupted)
     logging.info("Trained steps %d..%d in %.1fs", start, step, time.monotonic() - t0)
     if writer is None:
         writer, _ = _open_writer(config, workdir, start)
