@@ -105,18 +105,25 @@ def exit_on_errors(what: str = "the run") -> Iterator[None]:
         fail(os_error_line(e, what), EXIT_ENVIRONMENT)
 
 
-def _message(e: BaseException) -> str:
-    """An exception's message as one line (a KeyError's str() is its repr, quotes escaped)."""
-    text = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-    return " ".join(str(text).split())
+def override_message(e: BaseException) -> str:
+    """A failed override's reason as one line. ml_collections raises an AttributeError made
+    from the str() of a KeyError (a repr: quotes escaped, `\\n` shown), so the KeyError it
+    came from is read instead: `no field 'batchsize'; Did you mean "batch_size" ...?`."""
+    key_error = e
+    while key_error is not None and not isinstance(key_error, KeyError):
+        key_error = key_error.__context__
+    if key_error is None or not key_error.args:
+        return " ".join(str(e).split())
+    name, *hint = str(key_error.args[0]).splitlines()
+    return "; ".join([f"no field {name}", *(h.strip() for h in hint if h.strip())])
 
 
-def parse_flags(argv: list[str]) -> list[str]:
-    """absl's parser, but a bad flag, config file or config override is one `error:` line,
-    exit status 2."""
+def parse_flags(argv: list[str], flag_values: flags.FlagValues | None = None) -> list[str]:
+    """absl's parser (on `flag_values`, default the global flags), but a bad flag, config file
+    or config override is one `error:` line, exit status 2."""
     overrides = [a for a in argv if a.startswith("--config.")]
     try:
-        return flags.FLAGS(argv)
+        return (flag_values or flags.FLAGS)(argv)
     except flags.Error as e:
         fail(str(e).splitlines()[0], 2)
     except UserError as e:  # raised by a config file's get_config (e.g. an unknown variant)
@@ -125,10 +132,10 @@ def parse_flags(argv: list[str]) -> list[str]:
         fail(f"config file {e.filename} line {e.lineno}: {e.msg}; fix the file", 2)
     except (AttributeError, KeyError, TypeError, ValueError) as e:
         if not overrides:  # the config file's get_config failed
-            fail(f"the config file failed: {type(e).__name__}: {_message(e)}", 2)
+            fail(f"the config file failed: {type(e).__name__}: {' '.join(str(e).split())}", 2)
         fail(
-            f"invalid config override in {' '.join(overrides)}: {_message(e)}; fields are "
-            "defined in gan_jax/config.py (docs/configs.md)",
+            f"invalid config override in {' '.join(overrides)}: {override_message(e)}; fields "
+            "are defined in gan_jax/config.py (docs/configs.md)",
             2,
         )
 

@@ -10,7 +10,13 @@
 # the default) or by jax.pmap (--config.parallel=pmap). For several machines see
 # launch/slurm.sh and launch/tpu_pod.sh.
 # Every restart resumes from the latest checkpoint in WORKDIR (experiments.run does that on
-# its own). Exit status 2 (a config/data mistake) and 1 (training diverged) are not retried.
+# its own). Only the retryable exit statuses restart (docs/runs.md#exit-codes): 3 (an
+# environment/I-O fault: disk full, file system hiccup), 143 and 130 (the run was stopped by
+# SIGTERM/SIGINT after saving a checkpoint, e.g. preempted). 0 (done), 1 (diverged) and 2 (a
+# config/data mistake) are final, and so is any other status (a crash: a bug to report).
+# SIGTERM or Ctrl-C sent to this script is passed on to the run as SIGTERM (it saves a
+# checkpoint and stops) and ends the script instead of restarting. RESTART_DELAY (default 5)
+# is the pause in seconds before a restart.
 set -uo pipefail
 if [[ $# -lt 2 ]]; then
   echo "usage: $0 CONFIG WORKDIR [--config.x=y ...]" >&2
@@ -25,17 +31,34 @@ if [[ -n ${GPUS:-} ]]; then
   export CUDA_VISIBLE_DEVICES=$GPUS
 fi
 max_restarts=${MAX_RESTARTS:-3}
+stopped=0 child=
+stop() {  # a stop request for this script: the run saves a checkpoint and nothing restarts
+  stopped=$1
+  if [[ -n $child ]]; then kill -TERM "$child" 2>/dev/null; fi
+}
+trap 'stop 143' TERM
+trap 'stop 130' INT
 
 for ((attempt = 0; ; attempt++)); do
-  python -m experiments.run --config="$config" --workdir="$workdir" "$@"
-  status=$?
-  if [[ $status -eq 0 || $status -eq 1 || $status -eq 2 ]]; then
-    exit "$status"
+  python -m experiments.run --config="$config" --workdir="$workdir" "$@" &
+  child=$!
+  while true; do  # `wait` returns early when a trapped signal arrives; wait for the real end
+    wait "$child"
+    status=$?
+    kill -0 "$child" 2>/dev/null || break
+  done
+  child=
+  if ((stopped)); then
+    exit "$stopped"
   fi
+  case $status in
+    3 | 130 | 143) ;;  # retryable: the run resumes from its latest checkpoint
+    *) exit "$status" ;;
+  esac
   if ((attempt >= max_restarts)); then
     echo "giving up after $max_restarts restarts (last exit status $status)" >&2
     exit "$status"
   fi
   echo "run exited with status $status; restarting from the latest checkpoint" >&2
-  sleep 5
+  sleep "${RESTART_DELAY:-5}"
 done

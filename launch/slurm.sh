@@ -12,7 +12,10 @@
 # With --ntasks-per-node=G (PROCS=gpu) each task drives GPU $SLURM_LOCALID; with PROCS=node
 # and --ntasks-per-node=1 one process drives all the node's GPUs. The global batch
 # (config.data.batch_size) is split over all GPUs of all nodes; each process reads only its
-# rows. `--requeue` (below) restarts a preempted job, which resumes from the latest checkpoint.
+# rows. `--requeue` (below) restarts a preempted job, which resumes from the latest checkpoint:
+# SLURM sends SIGTERM first, every process stops at the same step and saves it (exit 143). A run
+# that ends with a retryable status (3: environment/I-O fault, 130/143: stopped by a signal;
+# docs/runs.md#exit-codes) requeues the job itself (REQUEUE=0 turns that off).
 #
 #SBATCH --job-name=gan_jax
 #SBATCH --nodes=2
@@ -51,5 +54,15 @@ case ${PROCS:-gpu} in
     ;;
 esac
 
+status=0
 srun --kill-on-bad-exit=1 "$python" -m experiments.run --distributed=on \
-  --config="$config" --workdir="$workdir" "$@"
+  --config="$config" --workdir="$workdir" "$@" || status=$?
+case $status in
+  3 | 130 | 143)
+    if [[ ${REQUEUE:-1} != 0 && -n ${SLURM_JOB_ID:-} ]]; then
+      echo "run exited with status $status; requeueing job $SLURM_JOB_ID" >&2
+      scontrol requeue "$SLURM_JOB_ID"
+    fi
+    ;;
+esac
+exit "$status"

@@ -58,15 +58,15 @@ def quiet_failed_reads() -> None:
     """After a failed read, tensorstore still completes the other reads of that restore and
     hands each result to orbax's event loop, which is already closed: dozens of
     `RuntimeError: Event loop is closed` tracebacks through `sys.unraisablehook`, after the
-    one-line error. This drops exactly those (once installed, for the rest of the process);
-    every other unraisable exception still reaches the previous hook."""
+    one-line error. Called before every restore, this drops exactly those (installed once, for
+    the rest of the process); every other unraisable exception still reaches the previous
+    hook."""
     if not getattr(sys.unraisablehook, "gan_jax", False):
         sys.unraisablehook = _ignore_closed_loop(sys.unraisablehook)
 
 
 def describe_failure(e: BaseException) -> str:
-    """`Type: first line of the message` of a failed read (and `quiet_failed_reads`)."""
-    quiet_failed_reads()
+    """`Type: first line of the message` of a failed read."""
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}"[:300]
 
@@ -87,6 +87,7 @@ def mismatches(workdir: str, step: int, template: GANState) -> list[str]:
     checkpoint of `step` in `workdir` holds with another shape or dtype, or not at all (and the
     reverse). Reads only the metadata; raises UnreadableCheckpoint when that is damaged."""
     item = epath.Path(workdir) / CHECKPOINTS / str(step) / _ITEM
+    quiet_failed_reads()
     handler = ocp.PyTreeCheckpointHandler()
     try:
         saved = _leaves(handler.metadata(item).tree)
@@ -133,6 +134,7 @@ class Checkpointer:
         target = jax.tree.map(
             ocp.utils.to_shape_dtype_struct, serialization.to_state_dict(template)
         )
+        quiet_failed_reads()
         try:
             restored = self._manager.restore(step, args=ocp.args.StandardRestore(target))
         except Exception as e:  # orbax/tensorstore raise many types for damaged files

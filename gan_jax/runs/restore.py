@@ -27,7 +27,7 @@ from absl import logging
 from etils import epath
 
 from gan_jax.errors import CheckpointError
-from gan_jax.runs.checkpoint import describe_failure
+from gan_jax.runs.checkpoint import describe_failure, quiet_failed_reads
 from gan_jax.runs.run_files import CONFIG_FILE, MODEL_FILE, recorded_config
 
 CHECKPOINTS = "checkpoints"
@@ -112,6 +112,7 @@ def read_subtrees(
     entries by what the checkpoint holds (e.g. EMA weights when they are not empty).
     """
     item = epath.Path(run_dir) / CHECKPOINTS / str(step) / _ITEM
+    quiet_failed_reads()
     handler = ocp.PyTreeCheckpointHandler()
     try:
         tree = handler.metadata(item).tree

@@ -206,7 +206,7 @@ def _resume(task: Task, workdir: str, checkpointer: Checkpointer, template: Any)
     """(state, step) from the newest intact checkpoint, after checking that it fits `template`
     (nothing is written before that check); damaged newer ones get one warning each and are
     moved to `checkpoints_unreadable/` once the restore has succeeded."""
-    damaged = []
+    damaged: list[tuple[int, str]] = []
     for step in reversed(checkpoint_steps(workdir)):
         try:
             diffs = mismatches(workdir, step, template)
@@ -214,18 +214,20 @@ def _resume(task: Task, workdir: str, checkpointer: Checkpointer, template: Any)
                 raise _mismatch_error(workdir, step, task.config, diffs)
             state = checkpointer.restore(template, step)
         except UnreadableCheckpoint as e:
-            logging.warning("Checkpoint %s is unreadable; trying the previous one", e)
-            damaged.append(step)
+            damaged.append((step, str(e)))
             continue
-        for bad in damaged:
+        for bad, why in damaged:
             moved = checkpointer.quarantine(bad)
             logging.warning(
-                "Resuming from step %d; the unreadable checkpoint is now %s", step, moved
+                "Skipped the unreadable checkpoint %s; resuming from step %d (moved it to %s)",
+                why,
+                step,
+                moved,
             )
         return state, step
     raise CheckpointError(
-        f"no checkpoint in {checkpointer.directory} is readable (all damaged); move that "
-        "folder away to start the run over, or train in a new --workdir"
+        f"no checkpoint in {checkpointer.directory} is readable (newest: {damaged[0][1]}); "
+        "move that folder away to start the run over, or train in a new --workdir"
     )
 
 
