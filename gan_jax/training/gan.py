@@ -203,4 +203,5 @@ class GANTask(loop.Task):
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     """Train (or resume) the GAN described by `config` in `workdir`; return the final metrics."""
+    workdir = os.path.expanduser(workdir)
     return loop.train(GANTask(config, workdir), workdir)

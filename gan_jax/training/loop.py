@@ -18,13 +18,11 @@ health check. Everything else exists once, here:
 
 Reliability (docs/runs.md, "What happens when..."):
 
-* the caller validates the config and builds the task before anything is written, and a
-  resume compares the state the config builds with the checkpoint's metadata before writing
-  anything: a config that changes the saved shapes is a one-line ConfigError naming the
-  changed fields; run files are written only after a successful restore, and `config.json`
-  stays the run's first config (changes go to `config_history.jsonl`, `runs.run_files`);
-* a damaged newest checkpoint is skipped with one warning and the newest intact one used;
-* process 0 holds the workdir lock (`platform.lock`) for the whole run;
+* the caller validates the config and builds the task before anything is written; a resume
+  checks the config against the checkpoint, falls back past damaged checkpoints and holds the
+  workdir lock (`training.resume`); run files are written only after a successful restore, and
+  `config.json` stays the run's first config (changes go to `config_history.jsonl`,
+  `runs.run_files`);
 * SIGTERM/SIGINT (`platform.signals`): the current dispatch finishes, every process agrees on
   the step, the checkpoint of that step is saved and `Interrupted` is raised (exit 143/130), so
   rerunning the command continues exactly where it stopped;
@@ -36,10 +34,9 @@ from __future__ import annotations
 
 import abc
 import contextlib
-import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -47,25 +44,18 @@ import ml_collections
 from absl import logging
 
 from gan_jax.data.prefetch import device_batches
-from gan_jax.errors import CheckpointError, ConfigError, Interrupted, WorkdirLocked
+from gan_jax.errors import ConfigError, Interrupted
 from gan_jax.evaluation.registry import Panel
 from gan_jax.platform.distributed import is_primary
 from gan_jax.platform.files import run_fault, write_json_atomic
-from gan_jax.platform.lock import WorkdirLock
 from gan_jax.platform.signals import StopRequest
-from gan_jax.runs.checkpoint import Checkpointer, UnreadableCheckpoint, mismatches
+from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.restore import checkpoint_steps
-from gan_jax.runs.run_files import (
-    METRICS_FILE,
-    QUIET_CHANGES,
-    config_changes,
-    config_json,
-    describe_changes,
-    recorded_config,
-)
+from gan_jax.runs.run_files import METRICS_FILE
 from gan_jax.training.health import DeadRunWatch
 from gan_jax.training.history import History, progress_gif
 from gan_jax.training.parallel import Runner
+from gan_jax.training.resume import finished_metrics, restore_intact, workdir_lock
 
 
 class Task(abc.ABC):
@@ -125,110 +115,12 @@ def _open_writer(config: ml_collections.ConfigDict, workdir: str, start: int) ->
     return writer, report
 
 
-def _read_metrics(workdir: str) -> dict[str, float]:
-    with open(os.path.join(workdir, METRICS_FILE)) as f:
-        return json.load(f)
-
-
 def _report(report: Any, first: int, last: int, t_prev: float, t_now: float) -> None:
     """Feed steps first..last (one dispatch) to `report` with times spread evenly over the
     dispatch, so steps/s is right however many steps one dispatch runs."""
     k = last - first + 1
     for i, s in enumerate(range(first, last + 1), 1):
         report(s, t_prev + (t_now - t_prev) * i / k)
-
-
-def _finished(task: Task, workdir: str, start: int) -> dict[str, float] | None:
-    """A finished run's metrics (its folder left untouched, so this works read-only too), or
-    None. Config changes cannot apply to a finished run: they are named in one warning."""
-    if start < task.config.train.num_steps or not os.path.exists(
-        os.path.join(workdir, METRICS_FILE)
-    ):
-        return None
-    logging.info("Already trained for %d steps; nothing to do", start)
-    recorded = recorded_config(workdir)
-    changes = recorded and config_changes(recorded, config_json(task.config))
-    if changes:
-        logging.warning(
-            "The run is finished; these config changes have no effect: %s",
-            describe_changes(changes),
-        )
-    return _read_metrics(workdir)
-
-
-def _agree(ok: bool) -> bool:
-    """True when `ok` on every process (a one-int all-gather in multi-process runs)."""
-    if jax.process_count() == 1:
-        return ok
-    import numpy as np
-    from jax.experimental import multihost_utils
-
-    return bool(np.min(multihost_utils.process_allgather(np.int32(ok))))
-
-
-@contextlib.contextmanager
-def _workdir_lock(workdir: str) -> Iterator[None]:
-    """Process 0 holds the workdir lock; every process learns whether it got it."""
-    lock, error = WorkdirLock(workdir), None
-    if is_primary():
-        try:
-            lock.acquire()
-        except (WorkdirLocked, OSError) as e:
-            error = e
-    if not _agree(error is None):
-        raise error or WorkdirLocked(f"{workdir} is in use by another run (see process 0's error)")
-    try:
-        yield
-    finally:
-        lock.release()
-
-
-def _mismatch_error(workdir: str, step: int, config: Any, diffs: list[str]) -> ConfigError:
-    recorded = recorded_config(workdir, step + 1) or {}
-    changes = {
-        k: v
-        for k, v in config_changes(recorded, config_json(config)).items()
-        if k not in QUIET_CHANGES
-    }
-    fields = (
-        f"the config changed ({describe_changes(changes)})"
-        if changes
-        else "the data or model gives other shapes"
-    )
-    return ConfigError(
-        f"cannot resume {workdir} from step {step}: {fields}, which changes the saved state "
-        f"({'; '.join(diffs[:2])}{' ...' if len(diffs) > 2 else ''}); rerun with the run's "
-        "config or train in a new --workdir"
-    )
-
-
-def _resume(task: Task, workdir: str, checkpointer: Checkpointer, template: Any) -> tuple[Any, int]:
-    """(state, step) from the newest intact checkpoint, after checking that it fits `template`
-    (nothing is written before that check); damaged newer ones get one warning each and are
-    moved to `checkpoints_unreadable/` once the restore has succeeded."""
-    damaged: list[tuple[int, str]] = []
-    for step in reversed(checkpoint_steps(workdir)):
-        try:
-            diffs = mismatches(workdir, step, template)
-            if diffs:
-                raise _mismatch_error(workdir, step, task.config, diffs)
-            state = checkpointer.restore(template, step)
-        except UnreadableCheckpoint as e:
-            damaged.append((step, str(e)))
-            continue
-        for bad, why in damaged:
-            moved = checkpointer.quarantine(bad)
-            logging.warning(
-                "Skipped the unreadable checkpoint %s; resuming from step %d (moved it to %s)",
-                why,
-                step,
-                moved,
-            )
-        return state, step
-    raise CheckpointError(
-        f"no checkpoint in {checkpointer.directory} is readable (newest: {damaged[0][1]}); "
-        "move that folder away to start the run over, or train in a new --workdir"
-    )
 
 
 def train(task: Task, workdir: str) -> dict[str, float]:
@@ -242,11 +134,11 @@ def train(task: Task, workdir: str) -> dict[str, float]:
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise ConfigError(f"--workdir={workdir} is a file; pass a folder (new or a run's)")
     start = max(checkpoint_steps(workdir), default=0)
-    done = _finished(task, workdir, start)
+    done = finished_metrics(task.config, workdir, start)
     if done is not None:
         return done
     try:
-        with StopRequest() as stop, _workdir_lock(workdir):
+        with StopRequest() as stop, workdir_lock(workdir):
             return _train(task, workdir, stop)
     except OSError as e:
         raise run_fault(e) from None
@@ -259,7 +151,7 @@ def _train(task: Task, workdir: str, stop: StopRequest) -> dict[str, float]:
     start = 0
     try:
         if checkpoint_steps(workdir):
-            state, start = _resume(task, workdir, checkpointer, state)
+            state, start = restore_intact(task.config, workdir, checkpointer, state)
             logging.info("Resumed from step %d (%s)", start, checkpointer.directory)
         else:
             state = task.fresh_state(state)
