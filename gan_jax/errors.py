@@ -9,11 +9,9 @@ training loop turned into a saved checkpoint: status 128 + the signal (143, 130)
 schedulers expect.
 """
 
-EXIT_DONE = 0
 EXIT_DIVERGED = 1
 EXIT_USER_ERROR = 2
-EXIT_ENVIRONMENT = 3
-RETRYABLE = (EXIT_ENVIRONMENT, 130, 143)  # what `launch/*.sh` restarts after
+EXIT_ENVIRONMENT = 3  # like 130/143 (Interrupted.exit_code), retried by `launch/*.sh`
 
 
 class UserError(Exception):

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -279,7 +280,7 @@ def test_5_second_process_gets_one_line_naming_the_holder(run, capsys, monkeypat
         raise OSError(errno.ENOLCK, "No locks available")
 
     monkeypatch.setattr("fcntl.flock", no_flock)
-    record = {"host": os.uname().nodename, "pid": 1, "started": time.time()}  # pid 1 lives
+    record = {"host": socket.gethostname(), "pid": 1, "started": time.time()}  # pid 1 lives
     (run / ".lock").write_text(json.dumps(record))
     with pytest.raises(WorkdirLocked, match="in use by process 1 on"):
         WorkdirLock(str(run)).acquire()

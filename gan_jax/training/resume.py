@@ -77,7 +77,7 @@ def workdir_lock(workdir: str) -> Iterator[None]:
         except (WorkdirLocked, OSError) as e:
             error = e
     if not _agree(error is None):
-        raise error or WorkdirLocked(f"{workdir} is in use by another run (see process 0's error)")
+        raise error or WorkdirLocked(f"process 0 could not lock {workdir}; see its error")
     try:
         yield
     finally:
@@ -85,7 +85,7 @@ def workdir_lock(workdir: str) -> Iterator[None]:
 
 
 def _mismatch_error(workdir: str, step: int, config: Any, diffs: list[str]) -> ConfigError:
-    recorded = recorded_config(workdir, step + 1) or {}
+    recorded = recorded_config(workdir, step) or {}
     changes = {
         k: v
         for k, v in config_changes(recorded, config_json(config)).items()
