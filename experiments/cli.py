@@ -142,14 +142,19 @@ def parse_flags(argv: list[str], flag_values: flags.FlagValues | None = None) ->
 
 class _Console(logging_std.Filter):
     """The default console: gan_jax's own lines, clu's per-interval metric and progress lines,
-    and every warning; other libraries' INFO lines (JAX backends, orbax, TensorFlow) are dropped.
+    and every warning; other libraries' INFO lines (JAX backends, orbax, TensorFlow) are dropped,
+    and their warnings and errors keep their message but not their traceback (the command's own
+    `error:` line explains the failure; `--verbosity=1` shows everything).
     """
 
     _OWN = (f"{os.sep}gan_jax{os.sep}", f"{os.sep}experiments{os.sep}")
     _NOISE = ("steps_per_sec=", "uptime=", "Got images:", "[Hyperparameters]")
 
     def filter(self, record: logging_std.LogRecord) -> bool:
-        if record.levelno >= logging_std.WARNING or any(p in record.pathname for p in self._OWN):
+        own = any(p in record.pathname for p in self._OWN)
+        if record.exc_info and not own:  # e.g. orbax logging a full disk: our error line says it
+            record.exc_info, record.exc_text = None, None
+        if record.levelno >= logging_std.WARNING or own:
             return True
         message = record.getMessage()
         if record.pathname.endswith(f"clu{os.sep}metric_writers{os.sep}logging_writer.py"):

@@ -17,6 +17,7 @@ import errno
 import json
 import math
 import os
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,10 @@ _READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
 _FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
-def os_error_line(e: OSError, what: str = "the run") -> str:
-    """One line for an OSError: what failed, on which path, and what to do about it."""
-    path = e.filename or "?"
+def os_error_line(e: OSError, what: str = "the run", where: str | None = None) -> str:
+    """One line for an OSError: what failed, on which path (`where` when the error names
+    none, e.g. orbax's background writes), and what to do about it."""
+    path = e.filename or where or "?"
     reason = e.strerror or str(e)
     if e.errno in _FULL:
         return (
@@ -87,9 +89,35 @@ def os_error_line(e: OSError, what: str = "the run") -> str:
     return f"{reason}: {path}"
 
 
-def run_fault(e: OSError, what: str = "the run") -> RunFault:
+_STATUS_ERRNO = {  # tensorstore (orbax's array writer) reports OS errors as absl statuses
+    "RESOURCE_EXHAUSTED": errno.ENOSPC,
+    "No space left on device": errno.ENOSPC,
+    "PERMISSION_DENIED": errno.EACCES,
+    "Read-only file system": errno.EROFS,
+}
+
+
+def as_os_error(e: BaseException) -> OSError | None:
+    """The OSError behind `e`: `e` itself, one in its cause/context chain, or the ValueError
+    tensorstore raises for one (`RESOURCE_EXHAUSTED: Error writing local file "PATH"`) turned
+    into the OSError it stands for; None when `e` is not an environment fault."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError):
+            return e
+        text = str(e)
+        for marker, code in _STATUS_ERRNO.items():
+            if marker in text:
+                path = re.search(r'file "([^"]+)"', text)
+                return OSError(code, os.strerror(code), path.group(1) if path else None)
+        e = e.__cause__ if e.__cause__ is not None or e.__suppress_context__ else e.__context__
+    return None
+
+
+def run_fault(e: OSError, what: str = "the run", where: str | None = None) -> RunFault:
     """The `RunFault` for `e` (raise it `from None`: the line says everything)."""
-    return RunFault(os_error_line(e, what))
+    return RunFault(os_error_line(e, what, where))
 
 
 def check_writable(directory: str | os.PathLike) -> None:

@@ -44,10 +44,10 @@ import ml_collections
 from absl import logging
 
 from gan_jax.data.prefetch import device_batches
-from gan_jax.errors import ConfigError, Interrupted
+from gan_jax.errors import ConfigError, Interrupted, TrainingDiverged, UserError
 from gan_jax.evaluation.registry import Panel
 from gan_jax.platform.distributed import is_primary
-from gan_jax.platform.files import run_fault, write_json_atomic
+from gan_jax.platform.files import as_os_error, run_fault, write_json_atomic
 from gan_jax.platform.signals import StopRequest
 from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.restore import checkpoint_steps
@@ -56,6 +56,8 @@ from gan_jax.training.health import DeadRunWatch
 from gan_jax.training.history import History, progress_gif
 from gan_jax.training.parallel import Runner
 from gan_jax.training.resume import finished_metrics, restore_intact, workdir_lock
+
+OUR_ERRORS = (UserError, TrainingDiverged, Interrupted)  # they already say what happened
 
 
 class Task(abc.ABC):
@@ -141,7 +143,7 @@ def train(task: Task, workdir: str) -> dict[str, float]:
         with StopRequest() as stop, workdir_lock(workdir):
             return _train(task, workdir, stop)
     except OSError as e:
-        raise run_fault(e) from None
+        raise run_fault(e, where=workdir) from None
 
 
 def _train(task: Task, workdir: str, stop: StopRequest) -> dict[str, float]:
@@ -157,11 +159,14 @@ def _train(task: Task, workdir: str, stop: StopRequest) -> dict[str, float]:
             state = task.fresh_state(state)
         task.write_run_files(workdir)  # after the restore: a failed resume leaves them as they were
         return _loop(task, workdir, checkpointer, state, start, stop)
-    except OSError:
-        with contextlib.suppress(OSError):
+    except Exception as e:
+        fault = None if isinstance(e, OUR_ERRORS) else as_os_error(e)
+        if fault is None:
+            raise
+        with contextlib.suppress(Exception):
             checkpointer.close()
         checkpointer.discard_partial()  # e.g. a full disk: no half-written checkpoint left
-        raise
+        raise fault from None
     finally:
         checkpointer.close()
 
