@@ -4,8 +4,9 @@ GAN and PacGAN2-4 via `model.pack`.
 
     python -m experiments.run --config=grid25_pacgan --workdir=runs/pac4 \
         --config.model.pack=4 --config.data.batch_size=400
-    python -m experiments.ablate --config=grid25_pacgan --seeds=5 --jobs=2 \
-        --workdir=runs/pacgan_grid25 --sweep 'model.pack=1,2[data.batch_size=200],3[data.batch_size=300],4[data.batch_size=400]'
+    python -m experiments.ablate --config=grid25_pacgan:reduced --seeds=5 --jobs=2 \
+        --workdir=runs/pacgan_grid25 \
+        --sweep 'model.pack=1,2[data.batch_size=200],3[data.batch_size=300],4[data.batch_size=400]'
 
 The paper's setup (the VEEGAN architecture): z ~ N(0, I₂); G has 4 hidden layers of 400 ReLU
 units with BatchNorm and a linear output; D has 3 hidden LinearMaxout layers of 200 units with 5

@@ -2,8 +2,9 @@
 authors' code fjxmlzn/PacGAN, `synthetic_data_experiments/2DRing_GAN&PacGAN/config.py`), for
 GAN and PacGAN2-4 via `model.pack`.
 
-    python -m experiments.ablate --config=ring8_pacgan --seeds=5 --jobs=2 \
-        --workdir=runs/pacgan_ring8 --sweep 'model.pack=1,2[data.batch_size=200],3[data.batch_size=300],4[data.batch_size=400]'
+    python -m experiments.ablate --config=ring8_pacgan:reduced --seeds=5 --jobs=2 \
+        --workdir=runs/pacgan_ring8 \
+        --sweep 'model.pack=1,2[data.batch_size=200],3[data.batch_size=300],4[data.batch_size=400]'
 
 The same networks, optimizer, batch (100 packs, `data.batch_size = 100·m`) and budget (400
 epochs of 100,000 samples = 400,000 steps) as `grid25_pacgan`, whose docstring lists the paper's

@@ -24,8 +24,8 @@ from gan_jax.core.state import NET_NAMES, GANState, init_state, param_count
 from gan_jax.core.step import GANSpec
 from gan_jax.errors import ConfigError, DataError, TrainingDiverged
 from gan_jax.evaluation import settings as eval_settings
-from gan_jax.models import packing
 from gan_jax.evaluation.evaluator import Evaluator
+from gan_jax.models import packing
 from gan_jax.runs.run_files import save_run_files
 from gan_jax.training import loop
 from gan_jax.training.evals import EvalHook
