@@ -108,6 +108,10 @@ def migrate(tree: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("stabilizers"), dict):
         # Runs written before `skip_rule` existed skipped only when both errors passed the margin.
         out["stabilizers"].setdefault("skip_rule", "both")
+        # Runs written before packing and DiffAugment existed used neither.
+        if isinstance(out.get("model"), dict):
+            out["model"].setdefault("pack", 1)
+        out.setdefault("augment", {"policy": ""})
     return out
 
 
