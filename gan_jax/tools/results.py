@@ -145,31 +145,31 @@ def comparison_table(
     """Measured (mean ± std over seeds) beside the published rows, for the 2-D metrics.
 
     `summary` is `ablation.summarize`'s output for one sweep `field`; `labels` maps a sweep value
-    label to the published row's name (e.g. '4[data.batch_size=400]' -> 'PacGAN4'). Published
-    rows with no measured counterpart (VEEGAN) are listed as published only.
+    label (before any [...]) to the published row's name (e.g. '4' -> 'PacGAN4'). Rows follow the
+    published table; its rows with no measured counterpart (VEEGAN) show published numbers only.
     """
     reference = PUBLISHED[published]
     header = "| model | seeds | modes | HQ % | reverse KL | published modes | HQ % | reverse KL |"
     lines = [header, "|---|---|---|---|---|---|---|---|"]
-    measured = set()
-    for entry in summary:
-        name = labels.get(str(entry[field]), str(entry[field]))
-        measured.add(name)
-        ref = reference.get(name)
-        hq = entry.get("hq_fraction")
-        cells = [
-            name,
-            f"{entry['done']}" + (f" ({entry['diverged']} diverged)" if entry["diverged"] else ""),
-            _fmt(entry.get("modes") and entry["modes"][:2]),
-            _fmt(hq and (100 * hq[0], 100 * hq[1]), percent=True),
-            _fmt(entry.get("reverse_kl") and entry["reverse_kl"][:2]),
-            *((_fmt(ref[0]), _fmt(ref[1], percent=True), _fmt(ref[2])) if ref else ("–", "–", "–")),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    for name, ref in reference.items():
-        if name not in measured:
-            cells = [name, "–", "–", "–", "–", _fmt(ref[0]), _fmt(ref[1], True), _fmt(ref[2])]
-            lines.append("| " + " | ".join(cells) + " |")
+    by_name = {labels.get(str(e[field]), str(e[field])): e for e in summary}
+    # The published table's row order, then measured rows it does not have.
+    for name in [*reference, *(n for n in by_name if n not in reference)]:
+        entry, ref = by_name.get(name), reference.get(name)
+        if entry is None:
+            measured = ["–"] * 4
+        else:
+            hq = entry.get("hq_fraction")
+            diverged = f" ({entry['diverged']} diverged)" if entry["diverged"] else ""
+            measured = [
+                f"{entry['done']}{diverged}",
+                _fmt(entry.get("modes") and entry["modes"][:2]),
+                _fmt(hq and (100 * hq[0], 100 * hq[1]), percent=True),
+                _fmt(entry.get("reverse_kl") and entry["reverse_kl"][:2]),
+            ]
+        published_cells = (
+            [_fmt(ref[0]), _fmt(ref[1], percent=True), _fmt(ref[2])] if ref else ["–"] * 3
+        )
+        lines.append("| " + " | ".join([name, *measured, *published_cells]) + " |")
     return "\n".join(lines) + "\n"
 
 
