@@ -10,6 +10,7 @@ ones. Writes
 WORKDIR/results.csv, results.md, results.png and prints the table; WORKDIR/ablation.json records
 the first invocation's command, date, code version and machine.
 
+`--collect_only` trains nothing and tabulates the runs that have finished (a stopped ablation).
 `--results_page=docs/results.md --results_section=NAME` also writes the table into that page's
 section NAME with its provenance (`gan_jax.tools.results`); `--published=pacgan_grid25
 --labels=1:GAN,4:PacGAN4` puts it beside a published table.
@@ -34,6 +35,9 @@ _SWEEP = flags.DEFINE_multi_string("sweep", [], "FIELD=V1,V2,... (repeat for a g
 _SEEDS = flags.DEFINE_integer("seeds", 3, "Seeds per sweep value (config.seed = 0..N-1).")
 _JOBS = flags.DEFINE_integer("jobs", 1, "Runs trained at the same time (worker processes).")
 _METRICS = flags.DEFINE_list("metrics", [], "Metrics in the table (default: by config kind).")
+_COLLECT = flags.DEFINE_bool(
+    "collect_only", False, "Train nothing: tabulate the runs that have finished."
+)
 _PAGE = flags.DEFINE_string("results_page", "", "Markdown page to write the table into.")
 _SECTION = flags.DEFINE_string("results_section", "", "Section name in --results_page.")
 _TITLE = flags.DEFINE_string("results_title", "", "Section heading (default: the config).")
@@ -68,6 +72,8 @@ def main(argv: list[str], overrides: list[str]) -> None:
             raise UserError("--results_page needs --results_section=NAME")
         labels = results.parse_labels(_LABELS.value)
         print(f"{len(runs)} runs, {len(runs) - len(todo)} already finished", flush=True)
+        if _COLLECT.value:
+            todo = []
         if todo:
             results.record_provenance(workdir, _command(), os.path.dirname(__file__))
 
