@@ -109,3 +109,29 @@ def test_results_command_writes_the_page(tmp_path):
     assert "| 4[data.batch_size=400] | 2 | 0 | 24.5 ± 0.71 |" in text
     bad = run_module("experiments.results", f"--workdir={tmp_path}", "--section=g", "--fields=x")
     assert bad.returncode == 2 and "results.csv does not exist" in bad.stderr
+
+
+def test_ablate_collect_only_writes_the_page_without_training(tmp_path):
+    workdir, page = tmp_path / "abl", tmp_path / "page.md"
+    for pack, modes in (("1", 12.0), ("2", 20.0)):
+        run_dir = workdir / f"model.pack={pack}_seed=0"
+        run_dir.mkdir(parents=True)
+        metrics = {"modes": modes, "hq_fraction": 0.9, "reverse_kl": 0.5}
+        (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    result = run_module(
+        "experiments.ablate",
+        "--config=ring8",
+        f"--workdir={workdir}",
+        "--sweep=model.pack=1,2,4",
+        "--seeds=1",
+        "--collect_only",
+        f"--results_page={page}",
+        "--results_section=pack",
+        "--published=pacgan_ring8",
+        "--labels=1:GAN,2:PacGAN2,4:PacGAN4",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not (workdir / "model.pack=4_seed=0").exists()  # nothing trained
+    text = page.read_text()
+    assert "| GAN | 1 | 12 ± 0 | 90.0 ± 0.0% |" in text
+    assert "| PacGAN4 | 0 | – | – | – | 7.8 ± 0.1 |" in text
