@@ -108,6 +108,10 @@ def migrate(tree: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("stabilizers"), dict):
         # Runs written before `skip_rule` existed skipped only when both errors passed the margin.
         out["stabilizers"].setdefault("skip_rule", "both")
+        # Runs written before packing and DiffAugment existed used neither.
+        if isinstance(out.get("model"), dict):
+            out["model"].setdefault("pack", 1)
+        out.setdefault("augment", {"policy": ""})
     return out
 
 
@@ -132,6 +136,8 @@ def base_config() -> ml_collections.ConfigDict:
     # How DCGAN's strided convs are differentiated: adjoint (each one's input gradient by its
     # adjoint layer's fast forward algorithm; same gradients, faster on XLA:CPU) | autodiff (XLA).
     c.model.conv_grads = "adjoint"
+    # PacGAN packing: D judges packs of this many samples of the same kind (gan_jax.models.packing).
+    c.model.pack = 1
 
     c.loss = "bce"
     # Options of the chosen loss; None = the loss's default. Declared here so that
@@ -188,6 +194,10 @@ def base_config() -> ml_collections.ConfigDict:
             "best_metric": "",  # e.g. fid: keep the best checkpoint in WORKDIR/best ('' = off)
         }
     )
+
+    # DiffAugment on everything D sees (gan_jax.core.augment): '' = off, or a comma-separated
+    # subset of color,translation,cutout (the paper's choice for small datasets: all three).
+    c.augment = ml_collections.ConfigDict({"policy": ""})
 
     c.parallel = "sharded"
     c.num_devices = 0  # 0 = all local devices

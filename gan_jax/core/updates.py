@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import optax
 from jax import lax
 
+from gan_jax.core import augment
 from gan_jax.core.device_axis import DeviceAxis
 from gan_jax.core.regularizers import gradient_penalty, r1_penalty
 from gan_jax.core.stabilizers import (
@@ -27,6 +28,7 @@ from gan_jax.core.stabilizers import (
     skip_decisions,
 )
 from gan_jax.core.state import DISCRIMINATOR, GENERATOR, GANState, Params
+from gan_jax.models.packing import pack_of
 
 if TYPE_CHECKING:
     from gan_jax.core.step import GANSpec
@@ -63,6 +65,19 @@ def discriminate(
     return _train_apply(discriminator, params, batch_stats, x, labels, {"dropout": dropout_key})
 
 
+def augmented(
+    spec: GANSpec, axis: DeviceAxis, x: jax.Array, key: jax.Array, stream: int
+) -> jax.Array:
+    """What D sees of `x`: DiffAugment's T(x) with the key of `stream` (`augment.REAL` or
+    `augment.FAKE`) when D carries a policy (`gan_jax.core.augment`), else `x` itself. The
+    per-image draws are made for the global batch and sliced per device."""
+    policy = augment.policy_of(spec.discriminator)
+    if not policy:
+        return x
+    uniform = lambda k, n: axis.per_example(jax.random.uniform, k, n)  # noqa: E731
+    return augment.diff_augment(x, policy, augment.augment_key(key, stream), uniform)
+
+
 def _train_apply(
     module: nn.Module,
     params: Params,
@@ -93,23 +108,37 @@ def d_penalty(
     labels: Any,
     key: jax.Array,
     step: jax.Array,
+    augment_key: jax.Array | None = None,
 ) -> jax.Array:
     """The configured gradient penalty on D (`spec.regularizer`, 'r1' or 'gp'), unscaled.
 
     It is computed only every `spec.reg_interval` steps (lazy regularization; the weight in
     `spec.reg_scale` already includes the interval) and is 0 in between. GP's mixing weights are
     drawn per example for the global batch, like the latent noise.
+
+    D's inputs go through the same DiffAugment transform as the real pass of `d_loss` (key
+    `augment_key`), and the gradient is taken with respect to the raw inputs. With a packed D
+    (`model.pack` = m) the penalty is on D's packed inputs: gradient norms are taken over each
+    pack of m samples and GP mixes each pack with one weight.
     """
     eps_key, drop_key = jax.random.split(key)
+    pack = pack_of(augment.unwrap(spec.discriminator))
+    sample_shape = x.shape[1:]
 
-    def d_fn(inputs: jax.Array) -> jax.Array:
+    def d_fn(packs: jax.Array) -> jax.Array:
+        inputs = packs.reshape((-1, *sample_shape))
+        if augment_key is not None:
+            inputs = augmented(spec, axis, inputs, augment_key, augment.REAL)
         return discriminate(spec.discriminator, d_params, d_stats, inputs, labels, drop_key)[0]
 
+    # (B, *S) -> (B/m, m, *S): one row per pack, so the penalty's per-row norms are per pack.
+    x_packs = x.reshape((x.shape[0] // pack, pack, *sample_shape)) if pack > 1 else x
     if spec.regularizer == "r1":
-        compute = lambda: r1_penalty(d_fn, x)  # noqa: E731
+        compute = lambda: r1_penalty(d_fn, x_packs)  # noqa: E731
     else:
-        eps = axis.per_example(jax.random.uniform, eps_key, x.shape[0])
-        compute = lambda: gradient_penalty(d_fn, x, fake, eps)  # noqa: E731
+        eps = axis.per_example(jax.random.uniform, eps_key, x_packs.shape[0])
+        fake_packs = fake.reshape(x_packs.shape)
+        compute = lambda: gradient_penalty(d_fn, x_packs, fake_packs, eps)  # noqa: E731
     if spec.reg_interval == 1:
         return compute()
     on = step % spec.reg_interval == 0
@@ -131,12 +160,16 @@ def d_loss(
     L2 term (weight `state.d_l2_weight`) and the scaled gradient penalty when configured.
 
     Returns (total, DOutputs); `d_update` differentiates the total. D's outputs are gathered
-    over devices before the loss so that batch-mean losses see the global batch.
+    over devices before the loss so that batch-mean losses see the global batch. With
+    DiffAugment, D sees T(x) and T(fake) with the keys `augment.augment_key(penalty_key, REAL /
+    FAKE)`; with packing, one output per pack.
     """
     D = spec.discriminator
-    real_logits, stats = discriminate(D, d_params, state.d_batch_stats, x, labels, dropout_key)
+    seen_x = augmented(spec, axis, x, penalty_key, augment.REAL)
+    seen_fake = augmented(spec, axis, fake, penalty_key, augment.FAKE)
+    real_logits, stats = discriminate(D, d_params, state.d_batch_stats, seen_x, labels, dropout_key)
     fake_logits, stats = discriminate(
-        D, d_params, stats, fake, labels, jax.random.fold_in(dropout_key, 1)
+        D, d_params, stats, seen_fake, labels, jax.random.fold_in(dropout_key, 1)
     )
     real_all, fake_all = axis.gather(real_logits), axis.gather(fake_logits)
     value = spec.loss.discriminator_loss(real_all, fake_all)
@@ -144,7 +177,10 @@ def d_loss(
     if spec.adaptive_l2 is not None:
         total = total + state.d_l2_weight * l2_of_weights(d_params)
     if spec.regularizer != "none":
-        reg = d_penalty(spec, axis, d_params, stats, x, fake, labels, penalty_key, state.step)
+        aug_key = penalty_key if augment.policy_of(D) else None
+        reg = d_penalty(
+            spec, axis, d_params, stats, x, fake, labels, penalty_key, state.step, aug_key
+        )
         total = total + spec.reg_scale * reg
     return total, DOutputs(stats, real_all, fake_all, value, reg)
 
@@ -237,19 +273,30 @@ def g_loss(
     x: jax.Array,
     labels: Any,
     dropout_key: jax.Array,
+    augment_key: jax.Array | None = None,
 ) -> tuple[jax.Array, Params]:
     """G's objective at `g_params` against the current D: (loss, G's updated statistics).
 
     D runs in training mode (dropout on) but its statistics updates are dropped: only G learns
-    here. Real data goes through D only for losses that need it (relativistic ones).
+    here. Real data goes through D only for losses that need it (relativistic ones). With
+    DiffAugment, D sees T(fake) and T(x) with the keys `augment.augment_key(augment_key, FAKE /
+    REAL)`, and G's gradient flows through T.
     """
     D = spec.discriminator
     fake, stats = generate(spec.generator, g_params, g_stats, z, labels)
+    if augment_key is not None:
+        fake = augmented(spec, axis, fake, augment_key, augment.FAKE)
     fake_logits, _ = discriminate(D, state.d_params, state.d_batch_stats, fake, labels, dropout_key)
     real_logits = None
     if spec.loss.needs_real_for_generator:
+        seen_x = x if augment_key is None else augmented(spec, axis, x, augment_key, augment.REAL)
         real_logits, _ = discriminate(
-            D, state.d_params, state.d_batch_stats, x, labels, jax.random.fold_in(dropout_key, 1)
+            D,
+            state.d_params,
+            state.d_batch_stats,
+            seen_x,
+            labels,
+            jax.random.fold_in(dropout_key, 1),
         )
         real_logits = axis.gather(real_logits)
     return spec.loss.generator_loss(real_logits, axis.gather(fake_logits)), stats
@@ -276,8 +323,10 @@ def g_update(
     drop_key = axis.device_key(drop_key)
     z = axis.per_example(jax.random.normal, z_key, x.shape[0], spec.latent_dim)
 
+    aug_key = key if augment.policy_of(spec.discriminator) else None
+
     def loss_fn(g_params: Params) -> tuple[jax.Array, Params]:
-        return g_loss(spec, axis, g_params, state, g_stats, z, x, labels, drop_key)
+        return g_loss(spec, axis, g_params, state, g_stats, z, x, labels, drop_key, aug_key)
 
     (value, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
     grads = axis.pmean(grads)

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from gan_jax.errors import ConfigError
-from gan_jax.models import dcgan, mlp
+from gan_jax.models import dcgan, mlp, packing
 from gan_jax.models.regularized import DOptions
 
 _DTYPES: dict[str, Any] = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -141,4 +141,7 @@ def build(
         raise ConfigError(f"data shape must be (H, W, C) or (D,) with positive sizes, got {shape}")
     _int(model_config, "latent_dim", 1)
     dtype = _DTYPES[_choice(model_config, "dtype", "float32", _DTYPES)]
-    return _BUILDERS[name](model_config, shape, dtype, d_options(stabilizers))
+    opts = d_options(stabilizers)
+    gen, disc = _BUILDERS[name](model_config, shape, dtype, opts)
+    inner = lambda cfg, shp: _BUILDERS[name](cfg, shp, dtype, opts)[1]  # noqa: E731
+    return gen, packing.pack_discriminator(disc, model_config, shape, inner)

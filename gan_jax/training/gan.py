@@ -19,12 +19,13 @@ import ml_collections
 from gan_jax import config as config_lib
 from gan_jax import data as data_lib
 from gan_jax import losses, models
-from gan_jax.core import optim, regularizers, stabilizers
+from gan_jax.core import augment, optim, regularizers, stabilizers
 from gan_jax.core.state import NET_NAMES, GANState, init_state, param_count
 from gan_jax.core.step import GANSpec
 from gan_jax.errors import ConfigError, DataError, TrainingDiverged
 from gan_jax.evaluation import settings as eval_settings
 from gan_jax.evaluation.evaluator import Evaluator
+from gan_jax.models import packing
 from gan_jax.runs.run_files import save_run_files
 from gan_jax.training import loop
 from gan_jax.training.evals import EvalHook
@@ -65,12 +66,16 @@ def validate(config: ml_collections.ConfigDict) -> None:
         optim.validate(config[net], net)
     eval_settings.validate(config.evals)
     validate_train(config)
+    augment.parse_policy(config.augment.policy)
+    pack, devices = packing.pack_size(config.model), select_devices(config.num_devices)
+    packing.check_batch(pack, config.data.batch_size, len(devices))
 
 
 def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -> GANSpec:
     """Networks, loss, optimizers and stabilizers for `config` on data of shape `data_shape`."""
     st = config.stabilizers
     generator, discriminator = models.build(config.model, data_shape, st)
+    discriminator = augment.attach(discriminator, config.augment, data_shape)
     options = {k: v for k, v in config.loss_options.to_dict().items() if v is not None}
     loss = losses.get(config.loss, **options)
     stabilizers.validate(st, config.loss, loss.logistic)
