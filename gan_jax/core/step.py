@@ -2,8 +2,8 @@
 
 It does `n_critic` discriminator updates, then `n_gen` generator updates (the order the seeds
 use, and Haiku's GAN example; n_gen > 1 is the Keras intro's "train the generator more often"),
-all on the same real batch, each with fresh noise. `rng` is the run's base key: the step folds in `state.step`, so calling
-it with the same key every step gives fresh, reproducible noise.
+all on the same real batch, each with fresh noise. `rng` is the run's base key: the step folds
+in `state.step`, so calling it with the same key every step gives fresh, reproducible noise.
 
 This module holds `GANSpec` and the composition (`critic_updates`, `make_train_step`,
 `make_multi_step`); the pieces it composes, each testable on its own, are in
@@ -35,7 +35,6 @@ from jax import lax
 
 from gan_jax.core.device_axis import DeviceAxis
 from gan_jax.core.state import GANState, Params
-from gan_jax.errors import ConfigError
 from gan_jax.core.updates import (
     Metrics,
     d_update,
@@ -44,6 +43,7 @@ from gan_jax.core.updates import (
     update_d_l2_weight,
     update_g_ema,
 )
+from gan_jax.errors import ConfigError
 from gan_jax.losses import GANLoss
 
 Batch = dict[str, jax.Array]

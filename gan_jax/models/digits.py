@@ -117,7 +117,9 @@ class DigitsMNISTGenerator(_Fields):
         h = concat_label(h, y)
         h = nn.relu(_bn(train, dt, "g_bn2")(_deconv(2 * self.width, dt, "g_h2")(h)))
         h = concat_label(h, y)
-        return heads.generator_output(_deconv(channels, dt, "g_h3")(h), self.output, self.data_range)
+        return heads.generator_output(
+            _deconv(channels, dt, "g_h3")(h), self.output, self.data_range
+        )
 
 
 class DigitsMNISTDiscriminator(_Fields):
@@ -162,7 +164,9 @@ class DigitsCelebAGenerator(_Fields):
         h = nn.relu(_bn(train, dt, "g_bn0")(h.reshape((batch, s16, s16, 8 * self.width))))
         for i, mult in enumerate((4, 2, 1), start=1):
             h = nn.relu(_bn(train, dt, f"g_bn{i}")(_deconv(mult * self.width, dt, f"g_h{i}")(h)))
-        return heads.generator_output(_deconv(channels, dt, "g_h4")(h), self.output, self.data_range)
+        return heads.generator_output(
+            _deconv(channels, dt, "g_h4")(h), self.output, self.data_range
+        )
 
 
 class DigitsCelebADiscriminator(_Fields):

@@ -108,6 +108,8 @@ class MLPDiscriminator(nn.Module):
             )
             h = d_dropout(act(d_layer(dense, h, train, opts)), train, opts)
             h = concat_label(h, onehot)
-        dense = nn.Dense(1, kernel_init=kernel_init, dtype=dt, param_dtype=jnp.float32, name="logit")
+        dense = nn.Dense(
+            1, kernel_init=kernel_init, dtype=dt, param_dtype=jnp.float32, name="logit"
+        )
         logit = d_layer(dense, h, train, opts)
         return logit.reshape((batch,)).astype(jnp.float32)

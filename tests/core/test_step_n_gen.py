@@ -49,13 +49,17 @@ def test_n_gen_equals_generator_updates_done_by_hand():
 
     step_key = jax.random.fold_in(jax.random.PRNGKey(0), 0)  # the run key folded with the step
     g_keys = jax.random.split(jax.random.fold_in(step_key, 1), 2)
-    zs = [jax.random.uniform(jax.random.split(k)[0], (8, 4), minval=-1.0, maxval=1.0) for k in g_keys]
+    zs = [
+        jax.random.uniform(jax.random.split(k)[0], (8, 4), minval=-1.0, maxval=1.0) for k in g_keys
+    ]
 
-    def fakes(g_params, z=jnp.zeros((8, 4))):
-        return G.apply({"params": g_params}, z, None)
+    def fakes(g_params, z=None):
+        return G.apply({"params": g_params}, jnp.zeros((8, 4)) if z is None else z, None)
 
     def d_loss(d_params):
-        return loss.discriminator_loss(D.apply({"params": d_params}, x), D.apply({"params": d_params}, fakes(g)))
+        return loss.discriminator_loss(
+            D.apply({"params": d_params}, x), D.apply({"params": d_params}, fakes(g))
+        )
 
     def g_loss(g_params, d_params, z):
         return loss.generator_loss(None, D.apply({"params": d_params}, fakes(g_params, z)))
