@@ -20,8 +20,8 @@ Outputs go to `W/latent/` (`--out` to change). Verbs:
 
 interpolate, class-sweep, style-sweep and edit-table take their z's from `--z` (a .npy, .npz or
 .txt file, or the numbers pasted: `--z="0.1,-0.3,..."`) or from `--images` encoded through the
-run's encoder, as DIGITS does; else from seeds. Each verb is a few lines over `gan_jax.latent`, which notebooks use directly. Mistakes print
-one `error:` line and exit with status 2.
+run's encoder, as DIGITS does; else from seeds. Each verb is a few lines over `gan_jax.latent`,
+which notebooks use directly. Mistakes print one `error:` line and exit with status 2.
 """
 
 from __future__ import annotations
