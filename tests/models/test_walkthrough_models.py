@@ -204,3 +204,20 @@ def test_uniform_prior_for_pictures_and_load():
     gen = models.mlp.MLPGenerator((4,), 8, latent_prior="uniform")
     np.testing.assert_array_equal(fixed_latents(3, 500, 10, gen), z)
     assert latent_sampler(models.mlp.MLPGenerator((4,), 8)) is jax.random.normal
+
+
+def test_keras_generator_dropout_without_a_dropout_rng_follows_z():
+    """gan_jax's step gives G no 'dropout' rng; the mask then comes from z (fresh per draw)."""
+    z = jax.random.uniform(jax.random.PRNGKey(0), (4, 6), minval=-1, maxval=1)
+    noise = heads.noise_key
+
+    def hidden(dropout, z, rngs=None):
+        g = models.keras_dcgan.KerasDCGANGenerator((8, 8, 1), 4, dropout=dropout)
+        v = g.init({"params": jax.random.PRNGKey(1)}, z, train=False)
+        out, _ = g.apply(v, z, train=True, mutable=["batch_stats"], rngs=rngs or {})
+        return np.asarray(out)
+
+    assert not np.allclose(hidden(0.4, z), hidden(0.0, z))  # dropout is on in training
+    np.testing.assert_array_equal(hidden(0.4, z), hidden(0.4, z))  # reproducible from z
+    assert not np.allclose(hidden(0.4, z), hidden(0.4, z, {"dropout": jax.random.PRNGKey(5)}))
+    assert not np.array_equal(np.asarray(noise(z)), np.asarray(noise(z + 1e-3)))
