@@ -14,11 +14,14 @@ Outputs go to `W/latent/` (`--out` to change). Verbs:
   encode       images -> z's (encode.npz) and reconstructions beside the inputs (encode.png)
   attributes   per-attribute vectors (mean z with - without) of a labelled dataset
   edit         z's moved along a combination of attribute vectors (Black_Hair:1,Blond_Hair:-1)
+  edit-table   DIGITS' attribute-edit table: one image per row of edits ('A:1,B:-1;;C:-1')
   analogy      DIGITS' analogy grid from source, sink1, sink2 (PNG + GIF)
   embed        z's of the first N images for the TensorBoard projector (tensorboard --logdir)
 
-Each verb is a few lines over `gan_jax.latent`, which notebooks use directly. Mistakes print
-one `error:` line and exit with status 2.
+interpolate, class-sweep, style-sweep and edit-table take their z's from `--z` (a .npy, .npz or
+.txt file, or the numbers pasted: `--z="0.1,-0.3,..."`) or from `--images` encoded through the
+run's encoder, as DIGITS does; else from seeds. Each verb is a few lines over `gan_jax.latent`,
+which notebooks use directly. Mistakes print one `error:` line and exit with status 2.
 """
 
 from __future__ import annotations
@@ -99,6 +102,29 @@ def _pick(pool: np.ndarray, indices: list[int], what: str) -> np.ndarray:
     return pool[indices]
 
 
+def _given(gen: Generator, args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(z, labels) from --z or from the encoded --images; None when neither is given."""
+    if args.z:
+        return latent.read_latents(args.z, gen.latent_dim), None
+    if args.images:
+        _, labels, z = _encoded(gen, args)
+        return z, labels
+    return None
+
+
+def _keys(gen: Generator, args: argparse.Namespace) -> tuple[np.ndarray, int | None]:
+    """Key z's of a path (--z, encoded --images, else --seeds) and the label to draw it with
+    (--label, else the first encoded image's)."""
+    given = _given(gen, args)
+    if given is None:
+        return _seed_latents(gen, args.seeds), args.label
+    z, labels = given
+    if len(z) < 2:
+        raise InputError(f"a path needs at least two z's; got {len(z)}")
+    label = args.label if args.label is not None or labels is None else int(labels[0])
+    return z, label
+
+
 def _seed_latents(gen: Generator, seeds: list[int], count: int | None = None) -> np.ndarray:
     if (count is not None and len(seeds) != count) or len(seeds) < 2:
         want = f"exactly {count}" if count else "at least two"
@@ -138,7 +164,8 @@ def sample(gen: Generator, args: argparse.Namespace, out: str) -> list[str]:
 
 
 def interpolate(gen: Generator, args: argparse.Namespace, out: str) -> list[str]:
-    rows = latent.interpolation(gen, _seed_latents(gen, args.seeds), args.steps, label=args.label)
+    keys, label = _keys(gen, args)
+    rows = latent.interpolation(gen, keys, args.steps, label=label)
     s = _scale(gen, args)
     frames = [rows[:, t] for t in range(rows.shape[1])]  # lerp beside slerp
     return [
@@ -148,7 +175,8 @@ def interpolate(gen: Generator, args: argparse.Namespace, out: str) -> list[str]
 
 
 def class_sweep(gen: Generator, args: argparse.Namespace, out: str) -> list[str]:
-    zs = gen.latents(args.num, args.seed)
+    given = _given(gen, args)
+    zs = gen.latents(args.num, args.seed) if given is None else given[0]
     sweeps = np.stack([latent.class_sweep(gen, z, args.classes, args.steps) for z in zs])
     steps, transitions = sweeps.shape[1:3]
     frames = [sweeps[:, i, j] for j in range(transitions) for i in range(steps - 1)]
@@ -160,7 +188,7 @@ def class_sweep(gen: Generator, args: argparse.Namespace, out: str) -> list[str]
 
 
 def style_sweep(gen: Generator, args: argparse.Namespace, out: str) -> list[str]:
-    keys = _seed_latents(gen, args.seeds)
+    keys, _ = _keys(gen, args)
     rows = latent.style_sweep(gen, keys, args.steps, args.classes)
     s = _scale(gen, args)
     return [
@@ -228,6 +256,23 @@ def edit(gen: Generator, args: argparse.Namespace, out: str) -> list[str]:
     return [_png(os.path.join(out, "edit.png"), rows, _scale(gen, args))]
 
 
+def edit_table(gen: Generator, args: argparse.Namespace, out: str) -> list[str]:
+    vectors, names, _ = attributes_lib.load(args.vectors or os.path.join(out, "attributes.npz"))
+    rows = latent.parse_table(args.rows)
+    given = _given(gen, args)
+    if given is None:
+        z, labels = gen.latents(1, args.seed), gen.labels(args.label, 1)
+    else:
+        z, labels = given
+        if labels is None and gen.num_classes:
+            labels = gen.labels(args.label or 0, len(z))
+    images = latent.edit_table(gen, z, vectors, names, rows, labels)
+    for i, row in enumerate(rows):
+        text = ", ".join(f"{k} {v:+g}" for k, v in row.items()) or "(the z as given)"
+        print(f"row {i}: {text}")
+    return [_png(os.path.join(out, "edit_table.png"), images, _scale(gen, args))]
+
+
 def analogy(gen: Generator, args: argparse.Namespace, out: str) -> list[str]:
     label = args.label
     if args.images:
@@ -270,6 +315,7 @@ VERBS = {
     "encode": encode,
     "attributes": attributes,
     "edit": edit,
+    "edit-table": edit_table,
     "analogy": analogy,
     "embed": embed,
 }
@@ -292,8 +338,15 @@ def build_parser() -> argparse.ArgumentParser:
         sub = verbs.add_parser(name, parents=[common], help=description, description=description)
         if num is not None:
             sub.add_argument("--num", type=int, default=num, help="how many images or z's")
-        sub.set_defaults(images=None)
+        sub.set_defaults(images=None, z=None)
         return sub
+
+    def add_z(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--z",
+            help="z's to use: a .npy/.npz/.txt file (one vector per row) or the numbers pasted",
+        )
+        add_images(sub)
 
     def add_images(sub: argparse.ArgumentParser) -> None:
         sub.add_argument(
@@ -315,18 +368,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("sample", "a grid of samples", num=64)
 
-    sub = verb("interpolate", "lerp and slerp between the z's of seeds")
+    sub = verb("interpolate", "lerp and slerp between the z's of seeds, --z or --images", num=8)
     add_seeds(sub, "0,1")
     add_steps(sub, 8)
+    add_z(sub)
 
     sub = verb("class-sweep", "one z moved from class to class", num=8)
     sub.add_argument("--classes", type=_ints, help="classes in order (default: all)")
     add_steps(sub, 8)
+    add_z(sub)
 
-    sub = verb("style-sweep", "z moved between the z's of seeds, a row per class")
+    sub = verb("style-sweep", "z moved between the z's of seeds, a row per class", num=4)
     sub.add_argument("--classes", type=_ints, help="rows (default: all classes)")
     add_seeds(sub, "0,1,2,3")
     add_steps(sub, 6)
+    add_z(sub)
 
     sub = verb("arithmetic", "a - b + c on the mean z's of tiles", num=64)
     for group in "abc":
@@ -349,6 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--vectors", help="attributes.npz (default: OUT/attributes.npz)")
     add_scales(sub)
     add_images(sub)
+
+    sub = verb("edit-table", "DIGITS' attribute-edit table: an image per row of edits", num=1)
+    sub.add_argument(
+        "--rows", required=True, help="rows of NAME:WEIGHT,... separated by ';' (blank: as is)"
+    )
+    sub.add_argument("--vectors", help="attributes.npz (default: OUT/attributes.npz)")
+    add_z(sub)
 
     sub = verb("analogy", "the DIGITS analogy grid", num=64)
     sub.add_argument("--indices", type=_ints, help="source,sink1,sink2 of the encoded --images")

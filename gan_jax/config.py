@@ -138,6 +138,16 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.conv_grads = "adjoint"
     # PacGAN packing: D judges packs of this many samples of the same kind (gan_jax.models.packing).
     c.model.pack = 1
+    # The walkthrough networks' options (gan_jax.models; docs/walkthroughs.md). The latent prior
+    # z ~ N(0, I) | U[-1, 1]^d is used for training, progress pictures, evals and gan_jax.load.
+    c.model.latent_prior = "normal"  # normal | uniform
+    # The range the networks see images in: auto (the output's: sigmoid -> 0,1, else -1,1) |
+    # -1,1 | 0,1. Outside the networks images stay in [-1, 1] (gan_jax.data.preprocess).
+    c.model.data_range = "auto"
+    c.model.init = "default"  # default (each network's own) | glorot_uniform | glorot_normal
+    c.model.g_dropout = 0.0  # dropout in G (keras_dcgan: after the projection)
+    c.model.dropout_kind = "element"  # element | spatial (whole channels, SpatialDropout2D)
+    c.model.d_pool = "stride"  # how keras_dcgan's D halves the size: stride | max (2x2 max-pool)
 
     c.loss = "bce"
     # Options of the chosen loss; None = the loss's default. Declared here so that
@@ -168,6 +178,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.train = ml_collections.ConfigDict()
     c.train.num_steps = 10_000
     c.train.n_critic = 1
+    c.train.n_gen = 1  # G updates per step, after the n_critic D updates (the Keras intro's advice)
     c.train.steps_per_dispatch = 1
     c.train.log_every = 100
     c.train.sample_every = 1000

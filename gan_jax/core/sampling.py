@@ -1,4 +1,11 @@
-"""Sampling from a generator: a jitted, inference-mode (running BatchNorm statistics) forward."""
+"""Sampling from a generator: its latent prior, and a jitted, inference-mode (running BatchNorm
+statistics) forward.
+
+The latent prior p(z) is part of the generator (`model.latent_prior`, a field of the walkthrough
+generators; N(0, I) for every other one): 'normal' z ~ N(0, I) (DCGAN, DIGITS), 'uniform'
+z ~ U[-1, 1]^d (the Keras intro, the MLP tutorial, ocaml-torch). Training (`core.updates`),
+progress pictures, evaluations and `gan_jax.load` all draw z through `latent_sampler`.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from gan_jax.models.heads import LATENT_PRIORS
+
 _CHUNK = 256  # largest batch one forward pass takes; bigger requests run in chunks
+
+
+def _uniform(key: jax.Array, shape: Any, dtype: Any = jnp.float32) -> jax.Array:
+    return jax.random.uniform(key, shape, dtype, minval=-1.0, maxval=1.0)
+
+
+def latent_sampler(prior: str | nn.Module) -> Callable[..., jax.Array]:
+    """`(key, shape, dtype) -> z` for a prior name or a generator (its `latent_prior` field,
+    'normal' when it has none)."""
+    if not isinstance(prior, str):
+        prior = getattr(prior, "latent_prior", "normal")
+    if prior not in LATENT_PRIORS:
+        raise ValueError(f"latent prior must be one of {LATENT_PRIORS}, got {prior!r}")
+    return jax.random.normal if prior == "normal" else _uniform
 
 
 def make_sampler(generator: nn.Module) -> Callable[..., jax.Array]:
@@ -24,9 +47,13 @@ def make_sampler(generator: nn.Module) -> Callable[..., jax.Array]:
     return sample
 
 
-def fixed_latents(seed: int, num: int, latent_dim: int) -> np.ndarray:
-    """The fixed noise batch used for progress pictures (same for every step of a run)."""
-    return np.asarray(jax.random.normal(jax.random.PRNGKey(seed), (num, latent_dim), jnp.float32))
+def fixed_latents(
+    seed: int, num: int, latent_dim: int, prior: str | nn.Module = "normal"
+) -> np.ndarray:
+    """The fixed noise batch used for progress pictures (same for every step of a run), drawn
+    from `prior` (a name, or a generator whose prior to use)."""
+    draw = latent_sampler(prior)
+    return np.asarray(draw(jax.random.PRNGKey(seed), (num, latent_dim), jnp.float32))
 
 
 def fixed_labels(num: int, num_classes: int, ncols: int) -> np.ndarray | None:

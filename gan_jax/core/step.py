@@ -1,8 +1,9 @@
 """The train step: one pure function `(state, batch, rng) -> (state, metrics)`.
 
-It does `n_critic` discriminator updates, then one generator update (the order the seeds use,
-and Haiku's GAN example). `rng` is the run's base key: the step folds in `state.step`, so calling
-it with the same key every step gives fresh, reproducible noise.
+It does `n_critic` discriminator updates, then `n_gen` generator updates (the order the seeds
+use, and Haiku's GAN example; n_gen > 1 is the Keras intro's "train the generator more often"),
+all on the same real batch, each with fresh noise. `rng` is the run's base key: the step folds
+in `state.step`, so calling it with the same key every step gives fresh, reproducible noise.
 
 This module holds `GANSpec` and the composition (`critic_updates`, `make_train_step`,
 `make_multi_step`); the pieces it composes, each testable on its own, are in
@@ -42,6 +43,7 @@ from gan_jax.core.updates import (
     update_d_l2_weight,
     update_g_ema,
 )
+from gan_jax.errors import ConfigError
 from gan_jax.losses import GANLoss
 
 Batch = dict[str, jax.Array]
@@ -69,6 +71,7 @@ class GANSpec:
     latent_dim: int
     num_classes: int = 0
     n_critic: int = 1
+    n_gen: int = 1
     ema_decay: float = 0.0
     skip_margin: float = 0.0
     skip_rule: str = "either"
@@ -76,6 +79,12 @@ class GANSpec:
     regularizer: str = "none"
     reg_scale: float = 0.0
     reg_interval: int = 1
+
+    def __post_init__(self) -> None:
+        for field in ("n_critic", "n_gen"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"config.train.{field}={value!r} must be an integer >= 1")
 
 
 def critic_updates(
@@ -107,6 +116,32 @@ def critic_updates(
     return state, g_stats, metrics, all_metrics["d_loss"], skip_g
 
 
+def generator_updates(
+    spec: GANSpec,
+    axis: DeviceAxis,
+    state: GANState,
+    g_stats: Params,
+    x: jax.Array,
+    labels: Any,
+    key: jax.Array,
+    skip_g: jax.Array,
+) -> tuple[GANState, Metrics]:
+    """`spec.n_gen` G updates on the same real batch (G's BatchNorm statistics carried from one
+    to the next); one uses `key` itself, more split it and run as a `lax.scan`. Returns the
+    state and the last update's metrics. A margin skip (`skip_g`) skips all of them."""
+    if spec.n_gen == 1:
+        return g_update(spec, axis, state, g_stats, x, labels, key, skip_g)
+
+    def gen(carry: tuple[GANState, Params], g_key: jax.Array):
+        st, stats = carry
+        st, m = g_update(spec, axis, st, stats, x, labels, g_key, skip_g)
+        return (st, st.g_batch_stats), m
+
+    keys = jax.random.split(key, spec.n_gen)
+    (state, _), all_metrics = lax.scan(gen, (state, g_stats), keys)
+    return state, jax.tree.map(lambda m: m[-1], all_metrics)
+
+
 def make_train_step(
     spec: GANSpec,
     axis_name: str | None = None,
@@ -132,7 +167,7 @@ def make_train_step(
         state, g_stats, d_metrics, d_losses, skip_g = critic_updates(
             spec, axis, state, x, labels, d_key
         )
-        state, g_metrics = g_update(spec, axis, state, g_stats, x, labels, g_key, skip_g)
+        state, g_metrics = generator_updates(spec, axis, state, g_stats, x, labels, g_key, skip_g)
         state = update_g_ema(spec, state)
         state = update_d_l2_weight(spec, state, g_metrics["g_loss"])
         state = record_divergence(state, d_losses, g_metrics["g_loss"])

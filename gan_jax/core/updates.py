@@ -19,6 +19,7 @@ from jax import lax
 from gan_jax.core import augment
 from gan_jax.core.device_axis import DeviceAxis
 from gan_jax.core.regularizers import gradient_penalty, r1_penalty
+from gan_jax.core.sampling import latent_sampler
 from gan_jax.core.stabilizers import (
     adapt_l2_weight,
     discriminator_errors,
@@ -230,7 +231,7 @@ def d_update(
     """
     z_key, drop_key, reg_key = jax.random.split(key, 3)
     drop_key = axis.device_key(drop_key)
-    z = axis.per_example(jax.random.normal, z_key, x.shape[0], spec.latent_dim)
+    z = axis.per_example(latent_sampler(spec.generator), z_key, x.shape[0], spec.latent_dim)
     fake, g_stats = generate(spec.generator, state.g_params, g_stats, z, labels)
     fake = lax.stop_gradient(fake)
 
@@ -321,7 +322,7 @@ def g_update(
     """
     z_key, drop_key = jax.random.split(key)
     drop_key = axis.device_key(drop_key)
-    z = axis.per_example(jax.random.normal, z_key, x.shape[0], spec.latent_dim)
+    z = axis.per_example(latent_sampler(spec.generator), z_key, x.shape[0], spec.latent_dim)
 
     aug_key = key if augment.policy_of(spec.discriminator) else None
 

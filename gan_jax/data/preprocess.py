@@ -1,14 +1,62 @@
-"""Image preprocessing shared by every source: crop, resize, channels, and the [-1, 1] range."""
+"""Image preprocessing shared by every source: crop, resize, channels, and the value range.
+
+Images travel between gan_jax's parts (data sources, pictures, metrics, `gan_jax.load`) in
+[-1, 1]. A network may see them in another range (`model.data_range`): a sigmoid generator's
+images are in [0, 1] (DIGITS, the Keras intro, the MLP tutorial, whose discriminators read x/255),
+so its networks convert at their boundary with `from_model_range` (D's input) and
+`to_model_range_from` (G's output); for uint8 data x/127.5 - 1 maps to exactly x/255.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from PIL import Image
+
+# model.data_range -> (low, high) of the images the networks see.
+DATA_RANGES = {"-1,1": (-1.0, 1.0), "0,1": (0.0, 1.0)}
+# The range each generator output head produces (linear: unbounded, taken as the data's).
+OUTPUT_RANGES = {"tanh": "-1,1", "sigmoid": "0,1"}
 
 
 def to_model_range(images: np.ndarray) -> np.ndarray:
     """uint8 0..255 -> float32 in [-1, 1] (the range of G's tanh output)."""
     return images.astype(np.float32) / 127.5 - 1.0
+
+
+def resolve_data_range(data_range: str, output: str) -> str:
+    """`model.data_range` with 'auto' resolved from G's `output` head (sigmoid -> '0,1', else
+    '-1,1'); ValueError when a bounded head cannot produce the range (sigmoid on '-1,1')."""
+    if data_range == "auto":
+        return OUTPUT_RANGES.get(output, "-1,1")
+    if data_range not in DATA_RANGES:
+        raise ValueError(
+            f"model.data_range={data_range!r} is not valid; choose one of: auto, "
+            f"{', '.join(DATA_RANGES)}"
+        )
+    if OUTPUT_RANGES.get(output, data_range) != data_range:
+        raise ValueError(
+            f"model.output={output!r} produces values in [{OUTPUT_RANGES[output]}] but "
+            f"model.data_range={data_range!r}; set model.data_range=auto"
+        )
+    return data_range
+
+
+def from_model_range(x: Any, data_range: str) -> Any:
+    """Images in [-1, 1] -> the same images in `data_range` (numpy or jax arrays)."""
+    low, high = DATA_RANGES[data_range]
+    if (low, high) == (-1.0, 1.0):
+        return x
+    return (x + 1.0) * ((high - low) / 2.0) + low
+
+
+def to_model_range_from(x: Any, data_range: str) -> Any:
+    """Images in `data_range` -> the same images in [-1, 1] (inverse of `from_model_range`)."""
+    low, high = DATA_RANGES[data_range]
+    if (low, high) == (-1.0, 1.0):
+        return x
+    return (x - low) * (2.0 / (high - low)) - 1.0
 
 
 def convert_channels(images: np.ndarray, channels: int) -> np.ndarray:

@@ -98,7 +98,7 @@ class Evaluator:
         else:
             num_samples = num_samples or ev.num_samples
             self.num_real = ev.num_real
-        self.z = fixed_latents(config.seed, num_samples, config.model.latent_dim)
+        self.z = fixed_latents(config.seed, num_samples, config.model.latent_dim, generator)
         self.labels = (
             (np.arange(num_samples) % num_classes).astype(np.int32) if num_classes else None
         )

@@ -7,13 +7,21 @@
     pictures.grid(latent.class_sweep(g, g.latents(1, seed=3)[0]))
 
 Modules: `paths` (lerp, slerp, paths through key vectors), `sweeps` (interpolation, class and
-style sweeps, arithmetic, analogy grids), `attributes` (attribute vectors and edits), `inputs`
-(real images fitted to a generator, for the encoder), `projector` (TensorBoard embeddings).
+style sweeps, arithmetic, analogy grids), `attributes` (attribute vectors, edits and DIGITS'
+attribute-edit table), `inputs` (real images fitted to a generator, for the encoder, and pasted
+or saved z's), `projector` (TensorBoard embeddings).
 Picture functions return float images (rows, cols, H, W, C) in [-1, 1].
 """
 
-from gan_jax.latent.attributes import attribute_vectors, combine, edit, parse_edits
-from gan_jax.latent.inputs import Inputs, read_inputs
+from gan_jax.latent.attributes import (
+    attribute_vectors,
+    combine,
+    edit,
+    edit_table,
+    parse_edits,
+    parse_table,
+)
+from gan_jax.latent.inputs import Inputs, read_inputs, read_latents
 from gan_jax.latent.paths import interpolate, lerp, slerp, through
 from gan_jax.latent.projector import write_projector
 from gan_jax.latent.sweeps import (
@@ -38,11 +46,14 @@ __all__ = [
     "class_sweep",
     "combine",
     "edit",
+    "edit_table",
     "interpolate",
     "interpolation",
     "lerp",
     "parse_edits",
+    "parse_table",
     "read_inputs",
+    "read_latents",
     "slerp",
     "style_sweep",
     "through",

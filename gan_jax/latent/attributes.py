@@ -90,6 +90,36 @@ def edit(
     return images.reshape((len(z), len(scales), *images.shape[1:]))
 
 
+def parse_table(text: str) -> list[dict[str, float]]:
+    """DIGITS' attribute-edit table: rows separated by ';', each 'NAME:WEIGHT,...' as in
+    `parse_edits`; a blank row is the unedited z ('Black_Hair:1,Blond_Hair:-1;;Smiling:-1')."""
+    rows = [part.strip() for part in text.split(";")]
+    if len(rows) == 1 and not rows[0]:
+        raise InputError("no rows given; write NAME:WEIGHT,...;NAME:WEIGHT,... (';' between rows)")
+    return [parse_edits(row) if row else {} for row in rows]
+
+
+def edit_table(
+    gen: Generator,
+    z: np.ndarray,
+    vectors: np.ndarray,
+    names: Sequence[str],
+    rows: Sequence[Mapping[str, float]],
+    labels: Any = None,
+) -> np.ndarray:
+    """One image per row of the table and z: row r shows z + sum of weight · vector over its
+    attributes (an empty row: z itself). Returns (len(rows), N, H, W, C)."""
+    z = np.asarray(z, np.float32)
+    moves = np.stack(
+        [combine(vectors, names, row) if row else np.zeros(z.shape[1], np.float32) for row in rows]
+    )
+    moved = moves[:, None, :] + z[None, :, :]
+    if labels is not None:
+        labels = np.tile(np.asarray(labels), len(rows))
+    images = gen.sample(z=moved.reshape(-1, z.shape[1]), labels=labels)
+    return images.reshape((len(rows), len(z), *images.shape[1:]))
+
+
 def save(path: str | os.PathLike, vectors: np.ndarray, names: Sequence[str], counts) -> None:
     """Write vectors, attribute names and counts to an .npz (atomically)."""
     buffer = io.BytesIO()

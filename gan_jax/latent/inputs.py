@@ -116,3 +116,46 @@ def read_inputs(gen: Generator, spec: str | None = None, limit: int = 0) -> Inpu
         if attributes is not None
         else (),
     )
+
+
+def read_latents(spec: str, latent_dim: int) -> np.ndarray:
+    """Latent vectors (N, latent_dim) float32 from `spec`: a .npy file, an .npz file (its `z`,
+    as `experiments.latent encode` writes, or its only array), a text file (numbers separated by
+    spaces or commas, one vector per line), or the numbers themselves (a pasted z, as DIGITS'
+    forms take it)."""
+    text = None
+    if os.path.isfile(spec):
+        try:
+            if spec.endswith(".npy"):
+                values = np.load(spec, allow_pickle=False)
+            elif spec.endswith(".npz"):
+                with np.load(spec, allow_pickle=False) as f:
+                    names = list(f.keys())
+                    key = "z" if "z" in names else (names[0] if len(names) == 1 else None)
+                    if key is None:
+                        raise InputError(f"{spec} holds {names}; expected a 'z' array")
+                    values = f[key]
+            else:
+                with open(spec) as f:
+                    text = f.read()
+        except (OSError, ValueError) as e:
+            raise InputError(f"cannot read latent vectors from {spec!r}: {e}") from None
+    else:
+        text = spec
+    if text is not None:
+        try:
+            rows = [line.replace(",", " ").split() for line in text.strip().splitlines()]
+            values = np.array([[float(v) for v in row] for row in rows if row])
+        except ValueError:
+            raise InputError(
+                f"--z={spec[:40]!r} is neither a .npy/.npz/.txt file nor a list of numbers"
+            ) from None
+    values = np.asarray(values, np.float32)
+    if values.ndim == 1 or (values.ndim == 2 and len(values) == 1 and values.size == latent_dim):
+        values = values.reshape(1, -1)
+    if values.ndim != 2 or values.shape[1] != latent_dim or len(values) == 0:
+        raise InputError(
+            f"latent vectors from {spec[:40]!r} have shape {values.shape}; the generator takes "
+            f"(N, {latent_dim})"
+        )
+    return values

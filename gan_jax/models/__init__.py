@@ -5,13 +5,19 @@ Both networks are plain `flax.linen` Modules called as
 (B, *data_shape) float32 samples, the discriminator (B,) float32 raw logits. Parameters are
 always float32; `model.dtype` only sets the computation dtype (mixed precision).
 
-Config fields (`model.*`): name ('mlp' | 'dcgan'), latent_dim, g_width, d_width, num_layers
+Config fields (`model.*`): name ('mlp' | 'dcgan' | the walkthrough networks 'digits_mnist',
+'digits_celeba' (`digits.py`), 'ocaml_dcgan' (`ocaml_dcgan.py`), 'keras_dcgan'
+(`keras_dcgan.py`); docs/walkthroughs.md), latent_dim, g_width, d_width, num_layers
 (MLP hidden layers, default 1), activation (MLP: 'leaky_relu' | 'relu'), output (MLP: 'tanh' |
 'linear'), num_classes (0 = unconditional), dtype ('float32' | 'bfloat16'), upsample (DCGAN G's
 stride-2 transposed convs: 'subpixel' | 'transpose', same function and parameters, see
 `subpixel.py`), conv_grads (how DCGAN's strided convs are differentiated: 'adjoint' |
 'autodiff', same gradients, see `adjoint_conv.py`), and the discriminator stabilizers of
 the `stabilizers` block: d_spectral_norm, d_dropout, d_batchnorm (see `regularized.py`).
+The walkthrough options (`heads.py`): latent_prior ('normal' | 'uniform', every generator),
+output ('tanh' | 'sigmoid' | 'linear': MLP and walkthrough networks) with data_range ('auto' |
+'-1,1' | '0,1'), init, g_dropout, dropout_kind, d_pool and upsample 'nearest' | 'bilinear'
+(keras_dcgan).
 """
 
 from collections.abc import Callable, Sequence
@@ -21,8 +27,9 @@ import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 
+from gan_jax.data.preprocess import resolve_data_range
 from gan_jax.errors import ConfigError
-from gan_jax.models import dcgan, mlp, packing
+from gan_jax.models import dcgan, digits, heads, keras_dcgan, mlp, ocaml_dcgan, packing
 from gan_jax.models.regularized import DOptions
 
 _DTYPES: dict[str, Any] = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -64,21 +71,38 @@ def d_options(stabilizers: ml_collections.ConfigDict | None) -> DOptions:
     )
 
 
+def _heads(config: ml_collections.ConfigDict, default_output: str) -> dict[str, str]:
+    """G's output head and the networks' data range (validated against each other)."""
+    output = _choice(config, "output", default_output, heads.OUTPUTS)
+    try:
+        data_range = resolve_data_range(config.get("data_range", "auto"), output)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return {"output": output, "data_range": data_range}
+
+
+def _prior(config: ml_collections.ConfigDict) -> str:
+    return _choice(config, "latent_prior", "normal", heads.LATENT_PRIORS)
+
+
 def _build_mlp(
     config: ml_collections.ConfigDict, data_shape: tuple[int, ...], dtype: Any, opts: DOptions
 ):
     num_layers = _int(config, "num_layers", 1, default=1)
     activation = _choice(config, "activation", "leaky_relu", mlp.ACTIVATIONS)
-    output = _choice(config, "output", "tanh", mlp.OUTPUTS)
+    head = _heads(config, "tanh")
+    init = _choice(config, "init", "default", heads.INITS)
     num_classes = _int(config, "num_classes", 0, default=0)
     gen = mlp.MLPGenerator(
         data_shape,
         _int(config, "g_width", 1),
         num_layers=num_layers,
         activation=activation,
-        output=output,
         num_classes=num_classes,
         dtype=dtype,
+        latent_prior=_prior(config),
+        weight_init=init,
+        **head,
     )
     disc = mlp.MLPDiscriminator(
         _int(config, "d_width", 1),
@@ -86,6 +110,97 @@ def _build_mlp(
         activation=activation,
         num_classes=num_classes,
         dtype=dtype,
+        opts=opts,
+        data_range=head["data_range"],
+        weight_init=init,
+    )
+    return gen, disc
+
+
+def _image_shape(name: str, data_shape: tuple[int, ...], multiple: int, fixed: int = 0) -> None:
+    """ConfigError unless `data_shape` is square (H, W, C) with H a multiple of `multiple`
+    (or exactly `fixed`)."""
+    ok = len(data_shape) == 3 and data_shape[0] == data_shape[1] and data_shape[0] % multiple == 0
+    if not ok or (fixed and data_shape[0] != fixed):
+        size = f"{fixed}x{fixed}" if fixed else f"square, with a side divisible by {multiple}"
+        raise ConfigError(f"model.name={name!r} needs (H, W, C) images {size}, got {data_shape}")
+
+
+def _unconditional(config: ml_collections.ConfigDict, name: str) -> None:
+    if _int(config, "num_classes", 0, default=0):
+        raise ConfigError(
+            f"model.name={name!r} is unconditional (as its walkthrough); set model.num_classes=0"
+        )
+
+
+def _build_digits_mnist(config, data_shape, dtype, opts):
+    _image_shape("digits_mnist", data_shape, 4)
+    head, k = _heads(config, "sigmoid"), _int(config, "num_classes", 0, default=0)
+    gen = digits.DigitsMNISTGenerator(
+        data_shape, _int(config, "g_width", 1), k, dtype, latent_prior=_prior(config), **head
+    )
+    disc = digits.DigitsMNISTDiscriminator(
+        data_shape, _int(config, "d_width", 1), k, dtype, data_range=head["data_range"], opts=opts
+    )
+    return gen, disc
+
+
+def _build_digits_celeba(config, data_shape, dtype, opts):
+    _image_shape("digits_celeba", data_shape, 16)
+    _unconditional(config, "digits_celeba")
+    head = _heads(config, "tanh")
+    gen = digits.DigitsCelebAGenerator(
+        data_shape, _int(config, "g_width", 1), 0, dtype, latent_prior=_prior(config), **head
+    )
+    disc = digits.DigitsCelebADiscriminator(
+        data_shape, _int(config, "d_width", 1), 0, dtype, data_range=head["data_range"], opts=opts
+    )
+    return gen, disc
+
+
+def _build_ocaml_dcgan(config, data_shape, dtype, opts):
+    _image_shape("ocaml_dcgan", data_shape, 28, fixed=28)
+    _unconditional(config, "ocaml_dcgan")
+    head = _heads(config, "tanh")
+    gen = ocaml_dcgan.OcamlDCGANGenerator(
+        data_shape, _int(config, "g_width", 2), 0, dtype, latent_prior=_prior(config), **head
+    )
+    disc = ocaml_dcgan.OcamlDCGANDiscriminator(
+        data_shape, _int(config, "d_width", 1), 0, dtype, data_range=head["data_range"], opts=opts
+    )
+    return gen, disc
+
+
+def _build_keras_dcgan(config, data_shape, dtype, opts):
+    _image_shape("keras_dcgan", data_shape, 4)
+    _unconditional(config, "keras_dcgan")
+    head = _heads(config, "sigmoid")
+    init = _choice(config, "init", "default", heads.INITS)
+    kind = _choice(config, "dropout_kind", "element", heads.DROPOUT_KINDS)
+    g_dropout = config.get("g_dropout", 0.0)
+    if not 0.0 <= g_dropout < 1.0:
+        raise ConfigError(f"config.model.g_dropout={g_dropout} must be in [0, 1)")
+    gen = keras_dcgan.KerasDCGANGenerator(
+        data_shape,
+        _int(config, "g_width", 2),
+        0,
+        dtype,
+        latent_prior=_prior(config),
+        weight_init=init,
+        upsample=_choice(config, "upsample", "nearest", heads.UPSAMPLE),
+        dropout=float(g_dropout),
+        dropout_kind=kind,
+        **head,
+    )
+    disc = keras_dcgan.KerasDCGANDiscriminator(
+        data_shape,
+        _int(config, "d_width", 1),
+        0,
+        dtype,
+        data_range=head["data_range"],
+        weight_init=init,
+        pool=_choice(config, "d_pool", "stride", heads.D_POOL),
+        dropout_kind=kind,
         opts=opts,
     )
     return gen, disc
@@ -109,10 +224,18 @@ def _build_dcgan(
         opts,
         _choice(config, "upsample", "subpixel", dcgan.UPSAMPLE),
         _choice(config, "conv_grads", "adjoint", dcgan.CONV_GRADS),
+        _prior(config),
     )
 
 
-_BUILDERS: dict[str, _Builder] = {"dcgan": _build_dcgan, "mlp": _build_mlp}
+_BUILDERS: dict[str, _Builder] = {
+    "dcgan": _build_dcgan,
+    "mlp": _build_mlp,
+    "digits_mnist": _build_digits_mnist,
+    "digits_celeba": _build_digits_celeba,
+    "ocaml_dcgan": _build_ocaml_dcgan,
+    "keras_dcgan": _build_keras_dcgan,
+}
 
 
 def names() -> list[str]:

@@ -166,6 +166,7 @@ class _GeneratorFields(nn.Module):
     dtype: Any = jnp.float32
     upsample: str = "subpixel"
     conv_grads: str = "adjoint"
+    latent_prior: str = "normal"  # p(z), read by `gan_jax.core.sampling.latent_sampler`
 
 
 class _DiscriminatorFields(nn.Module):
@@ -293,6 +294,7 @@ def build(
     d_opts: DOptions | None = None,
     upsample: str = "subpixel",
     conv_grads: str = "adjoint",
+    latent_prior: str = "normal",
 ) -> tuple[nn.Module, nn.Module]:
     """Returns (generator, discriminator) for a validated square image shape in `SIZES`;
     `upsample` ('subpixel' | 'transpose') picks how G computes its stride-2 transposed convs,
@@ -303,6 +305,14 @@ def build(
         gen_cls, disc_cls = DCGANGenerator, DCGANDiscriminator
     shape = tuple(data_shape)
     return (
-        gen_cls(shape, g_width, num_classes, dtype=dtype, upsample=upsample, conv_grads=conv_grads),
+        gen_cls(
+            shape,
+            g_width,
+            num_classes,
+            dtype=dtype,
+            upsample=upsample,
+            conv_grads=conv_grads,
+            latent_prior=latent_prior,
+        ),
         disc_cls(shape, d_width, num_classes, dtype, d_opts or DOptions(), conv_grads),
     )

@@ -5,6 +5,11 @@ reshapes them; the discriminator flattens its input and returns one raw logit pe
 normalisation layers, so the same networks work for images and for low-dimensional toy data such
 as 2-D Gaussian mixtures (use `output='linear'` there, since the data is not in [-1, 1]).
 Conditional versions concatenate the one-hot label to the input and every hidden activation.
+
+The MLP tutorial's GAN is this network with `num_layers=1`, width 256, ReLU, a sigmoid output
+(images in [0, 1]: D reads x/255, see `gan_jax.models.heads`), Glorot-normal weights
+(`init='glorot_normal'`), zero biases and z ~ U[-1, 1] (`latent_prior='uniform'`):
+`experiments/configs/mlp_tutorial.py`.
 """
 
 import math
@@ -15,6 +20,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from gan_jax.models import heads
 from gan_jax.models.conditioning import concat_label, label_onehot
 from gan_jax.models.regularized import DOptions, d_dropout, d_layer
 
@@ -28,10 +34,7 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "leaky_relu": _leaky_relu,
     "relu": nn.relu,
 }
-OUTPUTS: dict[str, Callable[[jax.Array], jax.Array]] = {
-    "tanh": jnp.tanh,
-    "linear": lambda x: x,
-}
+OUTPUTS = heads.OUTPUTS
 
 
 class MLPGenerator(nn.Module):
@@ -44,23 +47,35 @@ class MLPGenerator(nn.Module):
     output: str = "tanh"
     num_classes: int = 0
     dtype: Any = jnp.float32
+    latent_prior: str = "normal"
+    data_range: str = "-1,1"
+    weight_init: str = "default"
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
         del train  # no train-dependent layers; kept for a uniform model signature
         onehot = label_onehot(labels, self.num_classes, z.shape[0], self.dtype)
         act = ACTIVATIONS[self.activation]
+        kernel_init = heads.initializer(self.weight_init, nn.initializers.lecun_normal())
         h = concat_label(z.astype(self.dtype), onehot)
         for i in range(self.num_layers):
-            h = nn.Dense(self.width, dtype=self.dtype, param_dtype=jnp.float32, name=f"hidden{i}")(
-                h
+            dense = nn.Dense(
+                self.width,
+                kernel_init=kernel_init,
+                dtype=self.dtype,
+                param_dtype=jnp.float32,
+                name=f"hidden{i}",
             )
-            h = concat_label(act(h), onehot)
+            h = concat_label(act(dense(h)), onehot)
         out = nn.Dense(
-            math.prod(self.data_shape), dtype=self.dtype, param_dtype=jnp.float32, name="to_data"
+            math.prod(self.data_shape),
+            kernel_init=kernel_init,
+            dtype=self.dtype,
+            param_dtype=jnp.float32,
+            name="to_data",
         )(h)
-        out = OUTPUTS[self.output](out)
-        return out.reshape((z.shape[0], *self.data_shape)).astype(jnp.float32)
+        out = heads.generator_output(out, self.output, self.data_range)
+        return out.reshape((z.shape[0], *self.data_shape))
 
 
 class MLPDiscriminator(nn.Module):
@@ -72,19 +87,29 @@ class MLPDiscriminator(nn.Module):
     num_classes: int = 0
     dtype: Any = jnp.float32
     opts: DOptions = DOptions()  # spectral norm and dropout apply; the MLP has no BatchNorm
+    data_range: str = "-1,1"
+    weight_init: str = "default"
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
-        batch, opts = x.shape[0], self.opts
-        onehot = label_onehot(labels, self.num_classes, batch, self.dtype)
+        batch, opts, dt = x.shape[0], self.opts, self.dtype
+        onehot = label_onehot(labels, self.num_classes, batch, dt)
         act = ACTIVATIONS[self.activation]
-        h = concat_label(x.reshape((batch, -1)).astype(self.dtype), onehot)
+        kernel_init = heads.initializer(self.weight_init, nn.initializers.lecun_normal())
+        x = heads.discriminator_input(x.reshape((batch, -1)), self.data_range, dt)
+        h = concat_label(x, onehot)
         for i in range(self.num_layers):
             dense = nn.Dense(
-                self.width, dtype=self.dtype, param_dtype=jnp.float32, name=f"hidden{i}"
+                self.width,
+                kernel_init=kernel_init,
+                dtype=dt,
+                param_dtype=jnp.float32,
+                name=f"hidden{i}",
             )
             h = d_dropout(act(d_layer(dense, h, train, opts)), train, opts)
             h = concat_label(h, onehot)
-        dense = nn.Dense(1, dtype=self.dtype, param_dtype=jnp.float32, name="logit")
+        dense = nn.Dense(
+            1, kernel_init=kernel_init, dtype=dt, param_dtype=jnp.float32, name="logit"
+        )
         logit = d_layer(dense, h, train, opts)
         return logit.reshape((batch,)).astype(jnp.float32)

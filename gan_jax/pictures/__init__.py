@@ -8,6 +8,7 @@ so code that only tiles images does not pay for it.
 """
 
 import importlib
+import math
 from typing import Any
 
 from gan_jax.pictures.grids import (
@@ -20,8 +21,14 @@ from gan_jax.pictures.grids import (
 )
 
 _CHARTS = ("bar_chart", "line_chart", "scatter_plot")
+# The BCE losses where D cannot tell real from fake (D = 1/2 everywhere, Goodfellow et al. 2014):
+# each cross-entropy term is log 2 = 0.693 (G's loss; DIGITS' and Keras' D loss, which average the
+# real and fake terms), and gan_jax's D loss, their sum, is 2 log 2. DIGITS' walkthrough reads its
+# loss curves against 0.69. A `line_chart` panel option: {"hline": BCE_GUIDES}.
+BCE_GUIDES = (math.log(2), 2 * math.log(2))
 
 __all__ = [
+    "BCE_GUIDES",
     "bar_chart",
     "gif",
     "grid",

@@ -24,6 +24,8 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.ticker import EngFormatter, MaxNLocator
 
+from gan_jax.pictures import BCE_GUIDES
+
 REAL_COLOR = (31, 119, 180)  # blue
 FAKE_COLOR = (255, 127, 14)  # orange
 FAKE_ALPHA = 0.6  # generated dots are translucent so real points underneath stay visible
@@ -62,6 +64,7 @@ Series = Mapping[str, tuple[Sequence[float], Sequence[float]]]  # name -> (steps
 Panel = tuple[str, Series] | tuple[str, Series, Mapping[str, Any]]
 Cell = tuple[float, float] | None  # (mean, std), None when no run finished
 PANEL_OPTIONS = frozenset({"log", "hline"})
+BCE_GUIDES = BCE_GUIDES  # re-exported: guide lines of BCE loss panels (see gan_jax.pictures)
 
 
 # --- common ---------------------------------------------------------------------------------
@@ -148,8 +151,12 @@ def _line_panel(ax: Axes, title: str, series: Series, options: Mapping[str, Any]
         (step,) = steps
         ax.set_xlim(step - 1, step + 1)
         ax.set_xticks([step])
-    if options.get("hline") is not None:
-        ax.axhline(float(options["hline"]), color=_GREY, linestyle="--", linewidth=1, zorder=1)
+    guides = options.get("hline")
+    for value in () if guides is None else np.atleast_1d(np.asarray(guides, np.float64)):
+        ax.axhline(value, color=_GREY, linestyle="--", linewidth=1, zorder=1)
+        ax.annotate(
+            f"{value:.3g}", (1.0, value), xycoords=("axes fraction", "data"), xytext=(2, 0), **_NOTE
+        )
     if log:
         ax.set_yscale("log")
     if len(steps) > 1:
@@ -168,7 +175,8 @@ def line_chart(
     Args:
       panels: ``(title, {series_name: (steps, values)})`` each, optionally with a third
         element, an options dict: ``{"log": True}`` draws the y axis on a log scale (values
-        <= 0 are then skipped), ``{"hline": 0.693}`` adds a dashed horizontal guide line.
+        <= 0 are then skipped), ``{"hline": 0.693}`` adds a dashed horizontal guide line
+        labelled with its value (a sequence adds one per value, e.g. `BCE_GUIDES`).
         Each series is a line in its own colour (`LINE_COLORS`, by its position in the dict)
         with a legend; non-finite points are skipped; a panel without points says so.
       panel_size: (width, height) of one panel in pixels.

@@ -81,11 +81,13 @@ class Generator:
         return len(self.data_shape) == 3
 
     def latents(self, num: int, seed: int = 0) -> np.ndarray:
-        """`num` latent vectors N(0, I) from `seed`; the training run's progress pictures used
-        `latents(train.num_samples, config.seed)`."""
+        """`num` latent vectors from `seed` (from the run's `model.latent_prior`); the training
+        run's progress pictures used `latents(train.num_samples, config.seed)`."""
         if num < 1:
             raise InputError(f"num={num} must be >= 1")
-        return fixed_latents(seed, num, self.latent_dim)
+        return fixed_latents(
+            seed, num, self.latent_dim, self.config.model.get("latent_prior", "normal")
+        )
 
     def labels(self, labels: Any, num: int) -> np.ndarray | None:
         """Labels for `num` samples: None (classes in turn: 0, 1, ..., K-1, 0, ...), one class,

@@ -18,7 +18,7 @@ import ml_collections
 
 from gan_jax import config as config_lib
 from gan_jax import data as data_lib
-from gan_jax import losses, models
+from gan_jax import losses, models, pictures
 from gan_jax.core import augment, optim, regularizers, stabilizers
 from gan_jax.core.state import NET_NAMES, GANState, init_state, param_count
 from gan_jax.core.step import GANSpec
@@ -35,6 +35,10 @@ from gan_jax.training.parallel import PARALLEL_MODES, Runner, select_devices
 CHART_PANELS = (
     ("losses", ("d_loss", "g_loss")),
     ("mean D output", ("d_real", "d_fake")),
+)
+BCE_CHART_PANELS = (
+    ("losses", ("d_loss", "g_loss"), {"hline": pictures.BCE_GUIDES}),
+    *CHART_PANELS[1:],
 )
 _SCHEDULE = ("num_steps", "log_every", "sample_every", "checkpoint_every")
 
@@ -84,11 +88,12 @@ def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -
         generator=generator,
         discriminator=discriminator,
         loss=loss,
-        g_tx=optim.make_optimizer(config.g_optimizer, num_steps),
+        g_tx=optim.make_optimizer(config.g_optimizer, num_steps * config.train.get("n_gen", 1)),
         d_tx=optim.make_optimizer(config.d_optimizer, num_steps * n_critic),
         latent_dim=config.model.latent_dim,
         num_classes=config.model.num_classes,
         n_critic=n_critic,
+        n_gen=config.train.get("n_gen", 1),
         ema_decay=st.ema_decay,
         skip_margin=st.skip_margin,
         skip_rule=st.skip_rule,
@@ -152,6 +157,8 @@ class GANTask(loop.Task):
         self.source = data_lib.make_source(config.data)
         _check_labels(config, self.source)
         self.spec = build_spec(config, self.source.data_shape)
+        if self.spec.loss.logistic:  # BCE losses: guide lines at log 2 and 2 log 2
+            self.chart_panels = BCE_CHART_PANELS
         self.runner = gan_runner(self.spec, config)
         self.runner.check_batch_size(config.data.batch_size)
         self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)

@@ -77,11 +77,11 @@ class History:
     def plot(self) -> np.ndarray | None:
         """Writes `loss_curves.png` (the panels that have data) and returns it; None if empty."""
         panels = []
-        for title, keys in self.panels:
+        for title, keys, *options in self.panels:
             series = {k: self.series(k) for k in keys}
             series = {k: v for k, v in series.items() if v[0]}
             if series:
-                panels.append((title, series))
+                panels.append((title, series, *options))
         if not panels:
             return None
         picture = pictures.line_chart(panels)

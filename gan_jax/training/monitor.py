@@ -52,7 +52,7 @@ class Monitor:
             self.real = source.examples(NUM_EVAL_SAMPLES)
             n = NUM_EVAL_SAMPLES
             self.ncols = 0
-        self.z = fixed_latents(seed, n, latent_dim)
+        self.z = fixed_latents(seed, n, latent_dim, generator)
         self.labels = fixed_labels(n, num_classes, self.ncols or n)
 
     def generate(self, state: GANState) -> np.ndarray:

@@ -322,3 +322,20 @@ def test_gif_round_trip(tmp_path):
     assert values == [0, 128, 255]
     with pytest.raises(ValueError, match="frames differ in size"):
         pictures.gif([frames[0], np.zeros((2, 2, 3), np.uint8)])
+
+
+def test_bce_guide_lines_sit_at_log_2_and_twice_log_2():
+    steps = np.arange(11.0)
+    series = {"lo": (steps, np.zeros(11)), "hi": (steps, np.full(11, 2.0))}
+    image = pictures.line_chart([("losses", series, {"hline": charts.BCE_GUIDES})])
+
+    def row_of(color, tol):
+        counts = _near(image, color, tol).sum(axis=1)
+        return [r for r in range(len(counts)) if counts[r] > 0.3 * counts.max()]
+
+    (r0,) = {round(np.mean(row_of(charts.LINE_COLORS[0], 40)))}
+    (r2,) = {round(np.mean(row_of(charts.LINE_COLORS[1], 40)))}
+    grey = row_of(tuple(round(255 * c) for c in charts._GREY), 30)
+    guides = [np.mean(band) for band in np.split(grey, np.nonzero(np.diff(grey) > 1)[0] + 1)]
+    expected = [r0 + (r2 - r0) * v / 2.0 for v in (np.log(4), np.log(2))]  # top row first
+    np.testing.assert_allclose(sorted(guides), sorted(expected), atol=2.5)
