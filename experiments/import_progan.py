@@ -21,7 +21,9 @@ from experiments.cli import fail, run_app  # noqa: E402
 from gan_jax.errors import UserError  # noqa: E402
 
 _SRC = flags.DEFINE_string("src", None, "The generator's weights: a PyTorch .pth or an .ot file.")
-_WORKDIR = flags.DEFINE_string("workdir", None, "The run folder to write (must hold no checkpoints).")
+_WORKDIR = flags.DEFINE_string(
+    "workdir", None, "The run folder to write (must hold no checkpoints)."
+)
 flags.mark_flags_as_required(["src", "workdir"])
 
 

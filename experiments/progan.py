@@ -21,7 +21,9 @@ from experiments.cli import fail, run_app  # noqa: E402
 from gan_jax.errors import TrainingDiverged, UserError  # noqa: E402
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "Config name (e.g. progan_anime64) or path, optionally with :ARG.",
+    "config",
+    None,
+    "Config name (e.g. progan_anime64) or path, optionally with :ARG.",
     lock_config=True,
 )
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints, logs and samples.")

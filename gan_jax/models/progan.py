@@ -23,7 +23,7 @@ constant, gain √2; 1 for to-RGB and D's output) is fixed: it is a parameter on
 published per-layer scales import as they are, and it never receives a gradient
 (`stop_gradient`), so Adam leaves it unchanged.
 
-Growing: at `level` L with fade-in weight `alpha` (1 = fully grown), G's output is
+Growing: at `level` L with fade-in weight `alpha` (None = fully grown), G's output is
 lerp(upsample(to_rgb_{L-1}(h_{L-1})), to_rgb_L(h_L), alpha) and D's input path is
 lerp(from_rgb_{L-1}(avgpool(x)), block_L(from_rgb_L(x)), alpha). Initialisation touches every
 level's layers, so the parameter tree (and a checkpoint) has one shape for the whole run.
@@ -158,8 +158,9 @@ class ProGenerator(nn.Module):
     """z (B, latent_dim) → images (B, R, R, channels) at level `level` (default: the last).
 
     `resolution` is the final size; `alpha` (a scalar in [0, 1], or None = fully grown) blends
-    in level `level` during its fade-in (see the module docstring). `labels` and `train` are accepted for the framework's generator interface
-    (unconditional; no layer behaves differently in training).
+    in level `level` during its fade-in (see the module docstring). `labels` and `train` are
+    accepted for the framework's generator interface (unconditional; no layer behaves
+    differently in training).
     """
 
     resolution: int

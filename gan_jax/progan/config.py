@@ -63,15 +63,17 @@ def resolve_schedule(c: ml_collections.ConfigDict, levels: int) -> Schedule:
 
 
 def tiny(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """4 → 8 px, 4-channel nets, 4 steps per phase (12 steps): a CPU-seconds smoke run."""
+    """4 → 8 px, 4-channel nets, 2 steps per phase (6 steps): a CPU-seconds smoke run."""
     c.data.image_size = 8
     c.data.batch_size = 4
     c.model.latent_dim = 8
     c.model.g_width = c.model.d_width = 4
     c.model.fmap_base = 16
-    c.progan.phase_images = 16
+    c.progan.phase_images = 8
     c.evals.every = 0
-    c.train.sample_every = c.train.checkpoint_every = 2
+    c.train.num_steps = 0
+    c.train.sample_every = 2
+    c.train.checkpoint_every = 3
     c.train.log_every = 1
     c.train.num_samples = 4
     return c

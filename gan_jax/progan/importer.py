@@ -95,7 +95,9 @@ def generator_params(tensors: dict[str, np.ndarray], path: str = "the file") -> 
         if _shape(tensors, f"{name}.wscale.b", path) != (out_ch,) or _shape(
             tensors, f"{name}.wscale.scale", path
         ) != (1,):
-            raise InputError(f"{path!r}: {name}.wscale does not match {name}.conv's {out_ch} outputs")
+            raise InputError(
+                f"{path!r}: {name}.wscale does not match {name}.conv's {out_ch} outputs"
+            )
         target = f"features_{i}" if name != "output" else f"to_rgb_{levels - 1}"
         params[target] = {
             "conv": {"kernel": np.ascontiguousarray(kernel.transpose(2, 3, 1, 0), np.float32)},

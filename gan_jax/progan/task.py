@@ -32,7 +32,7 @@ from gan_jax.core.state import param_count
 from gan_jax.errors import ConfigError, TrainingDiverged
 from gan_jax.models import progan as model_lib
 from gan_jax.progan.config import TASK, resolve_schedule
-from gan_jax.progan.schedule import Phase
+from gan_jax.progan.schedule import Phase, Schedule
 from gan_jax.progan.step import ProGANState, make_step
 from gan_jax.runs.run_files import save_run_files
 from gan_jax.training import loop
@@ -130,7 +130,9 @@ class ProGANTask(loop.Task):
             )
         self.g_tx = optim.make_optimizer(config.g_optimizer, tc.num_steps)
         self.d_tx = optim.make_optimizer(config.d_optimizer, tc.num_steps)
-        self.runner = PhaseRunner(self._make_step, self.schedule, select_devices(config.num_devices))
+        self.runner = PhaseRunner(
+            self._make_step, self.schedule, select_devices(config.num_devices)
+        )
         self.runner.check_batch_size(config.data.batch_size)
         self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
         self._workdir = os.path.abspath(workdir)

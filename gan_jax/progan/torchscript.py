@@ -18,7 +18,6 @@ holders, so reading an untrusted file runs no code.
 from __future__ import annotations
 
 import io
-import pickle
 import zipfile
 from typing import Any
 
