@@ -43,13 +43,13 @@ def test_minibatch_stddev_matches_the_papers_formula():
 
 def test_fade_in_endpoints_are_the_lower_and_the_new_level():
     """α = 0 reproduces the previous level (G: upsampled, D: on pooled images); α = 1 the new."""
-    g = progan.ProGenerator(16, 3, fmap_base=32, fmap_max=8)
-    d = progan.ProDiscriminator(16, fmap_base=32, fmap_max=8)
+    g = progan.ProGenerator(8, 3, fmap_base=16, fmap_max=8)
+    d = progan.ProDiscriminator(8, fmap_base=16, fmap_max=8)
     z = jax.random.normal(jax.random.PRNGKey(1), (4, 6))
     x = jax.random.normal(jax.random.PRNGKey(2), (4, 8, 8, 3))
     gv, dv = (
         g.init(jax.random.PRNGKey(3), z),
-        d.init(jax.random.PRNGKey(4), jnp.zeros((4, 16, 16, 3))),
+        d.init(jax.random.PRNGKey(4), jnp.zeros((4, 8, 8, 3))),
     )
     low = g.apply(gv, z, level=0)
     np.testing.assert_allclose(g.apply(gv, z, level=1, alpha=0.0), progan.upsample(low), atol=1e-6)
