@@ -61,6 +61,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
     config_lib.non_negative(pc.gp_weight, "progan.gp_weight")
     if not 0.0 <= pc.ema_decay < 1.0:
         raise ConfigError(f"config.progan.ema_decay={pc.ema_decay} must be in [0, 1)")
+    if config.parallel != "sharded":
+        raise ConfigError(
+            f"config.parallel={config.parallel!r}: progan runs in 'sharded' mode (jit + sharding)"
+        )
     if config.loss != "wgan":
         raise ConfigError(f"config.loss={config.loss!r}: progan trains with 'wgan' (WGAN-GP)")
 
@@ -68,13 +72,12 @@ def validate(config: ml_collections.ConfigDict) -> None:
 class PhaseRunner:
     """The loop's `runner` for a schedule of per-phase steps (see the module docstring).
 
-    It places states, batches and keys like a 'sharded' `Runner` and counts the steps it runs
-    from the state it placed, so it always knows the next step's phase without reading the
-    device.
+    It places states, batches and keys like a 'sharded' `Runner` (jit + NamedSharding over
+    `devices`) and counts the steps it runs from the state it placed, so it knows the next
+    step's phase without reading the device; each phase's step is compiled on first use.
     """
 
     steps_per_dispatch = 1
-    mode = "sharded"
 
     def __init__(self, step_for: Any, schedule: Schedule, devices: list[jax.Device]) -> None:
         self._step_for, self.schedule, self.devices = step_for, schedule, devices
@@ -82,12 +85,21 @@ class PhaseRunner:
         self._runners: dict[Phase, Runner] = {}
         self.num_devices = len(devices)
         self.next_step = 0
-        self.last_phase: Phase | None = None
 
-    def __getattr__(self, name: str) -> Any:  # placement and host copies: as a Runner's
-        if name in ("check_batch_size", "place_batch", "place_rng", "host_state", "host_metrics"):
-            return getattr(self._placer, name)
-        raise AttributeError(name)
+    def check_batch_size(self, batch_size: int) -> None:
+        self._placer.check_batch_size(batch_size)
+
+    def place_batch(self, batch: dict[str, np.ndarray]) -> Any:
+        return self._placer.place_batch(batch)
+
+    def place_rng(self, rng: jax.Array) -> jax.Array:
+        return self._placer.place_rng(rng)
+
+    def host_state(self, state: ProGANState) -> ProGANState:
+        return self._placer.host_state(state)
+
+    def host_metrics(self, metrics: Any) -> dict[str, float]:
+        return self._placer.host_metrics(metrics)
 
     def place_state(self, state: ProGANState) -> ProGANState:
         self.next_step = int(jax.device_get(state.step))
@@ -99,7 +111,6 @@ class PhaseRunner:
             step = self._step_for(phase)
             self._runners[phase] = Runner(lambda *_: step, "sharded", self.devices)
         self.next_step += 1
-        self.last_phase = phase
         return self._runners[phase].step(state, batch, rng)
 
 

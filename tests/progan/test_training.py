@@ -42,30 +42,22 @@ def test_minibatch_stddev_matches_the_papers_formula():
 
 
 def test_fade_in_endpoints_are_the_lower_and_the_new_level():
-    """α = 0 reproduces the previous level (G: upsampled, D: on pooled images); α = 1 the new."""
+    """α = 0 reproduces the previous level (G: upsampled, D: on pooled images), α = 1 the new
+    one, and α in between is the linear blend."""
     g = progan.ProGenerator(8, 3, fmap_base=16, fmap_max=8)
     d = progan.ProDiscriminator(8, fmap_base=16, fmap_max=8)
     z = jax.random.normal(jax.random.PRNGKey(1), (4, 6))
     x = jax.random.normal(jax.random.PRNGKey(2), (4, 8, 8, 3))
-    gv, dv = (
-        g.init(jax.random.PRNGKey(3), z),
-        d.init(jax.random.PRNGKey(4), jnp.zeros((4, 8, 8, 3))),
-    )
-    low = g.apply(gv, z, level=0)
-    np.testing.assert_allclose(g.apply(gv, z, level=1, alpha=0.0), progan.upsample(low), atol=1e-6)
-    np.testing.assert_allclose(
-        g.apply(gv, z, level=1, alpha=1.0), g.apply(gv, z, level=1), atol=1e-6
-    )
-    mid = g.apply(gv, z, level=1, alpha=0.25)
-    np.testing.assert_allclose(
-        mid, 0.75 * progan.upsample(low) + 0.25 * g.apply(gv, z, level=1), atol=1e-5
-    )
-    np.testing.assert_allclose(
-        d.apply(dv, x, level=1, alpha=0.0), d.apply(dv, progan.downsample(x), level=0), atol=1e-5
-    )
-    np.testing.assert_allclose(
-        d.apply(dv, x, level=1, alpha=1.0), d.apply(dv, x, level=1), atol=1e-5
-    )
+    gv = jax.jit(g.init)(jax.random.PRNGKey(3), z)
+    dv = jax.jit(d.init)(jax.random.PRNGKey(4), x)
+    gen = jax.jit(lambda a, lvl: g.apply(gv, z, level=lvl, alpha=a), static_argnums=1)
+    disc = jax.jit(lambda im, a, lvl: d.apply(dv, im, level=lvl, alpha=a), static_argnums=2)
+    low, high = progan.upsample(gen(None, 0)), gen(None, 1)
+    np.testing.assert_allclose(gen(0.0, 1), low, atol=1e-6)
+    np.testing.assert_allclose(gen(1.0, 1), high, atol=1e-6)
+    np.testing.assert_allclose(gen(0.25, 1), 0.75 * low + 0.25 * high, atol=1e-5)
+    np.testing.assert_allclose(disc(x, 0.0, 1), disc(progan.downsample(x), None, 0), atol=1e-5)
+    np.testing.assert_allclose(disc(x, 1.0, 1), disc(x, None, 1), atol=1e-5)
 
 
 class _Killed(Exception):
