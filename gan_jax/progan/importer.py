@@ -29,6 +29,8 @@ import re
 import zipfile
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -137,9 +139,6 @@ def infer_model(
 
 
 def _kernel_shapes(gen: progan.ProGenerator, latent_dim: int, levels: int) -> dict[str, tuple]:
-    import jax
-    import jax.numpy as jnp
-
     z = jax.ShapeDtypeStruct((1, latent_dim), jnp.float32)
     shapes = jax.eval_shape(lambda x: gen.init(jax.random.PRNGKey(0), x), z)["params"]
     keep = {f"features_{i}" for i in range(2 * levels)} | {f"to_rgb_{levels - 1}"}

@@ -9,6 +9,9 @@ Per step, with α the fade-in weight of the phase (`gan_jax.progan.schedule`):
 * then G minimises −E D(G(z')) on fresh noise against the updated critic;
 * G's weights are averaged (EMA, `progan.ema_decay`; the paper's samples use β = 0.999).
 
+The penalty's input gradients are those of Σᵢ D(x̂ᵢ), as in the paper's code; the minibatch-
+stddev feature makes D's outputs depend slightly on the other images of the batch.
+
 α is computed inside the step from `state.step` (the level and the fade's first step are
 static: one compiled step per phase), so it never lags the schedule.
 """
@@ -107,8 +110,9 @@ def make_step(
         g_loss, g_grads = jax.value_and_grad(g_loss_fn)(state.g_params)
         g_updates, g_opt_state = g_tx.update(g_grads, state.g_opt_state, state.g_params)
         g_params = optax.apply_updates(state.g_params, g_updates)
+        # e + (1 - β)(p - e): the frozen wscale constants (p = e) stay exactly as they are.
         g_ema = jax.tree.map(
-            lambda e, p: ema_decay * e + (1.0 - ema_decay) * p, state.g_ema_params, g_params
+            lambda e, p: e + (1.0 - ema_decay) * (p - e), state.g_ema_params, g_params
         )
         new_state = state.replace(
             step=state.step + 1,

@@ -147,6 +147,7 @@ class ProGANTask(loop.Task):
         self.runner.check_batch_size(config.data.batch_size)
         self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
         self._workdir = os.path.abspath(workdir)
+        self._init = jax.jit(self._init_state)  # compiled once per task
         self._z = fixed_latents(config.seed, tc.num_samples, config.model.latent_dim)
         self._sample = jax.jit(
             lambda params, z, level, alpha: self.generator.apply(
@@ -174,25 +175,24 @@ class ProGANTask(loop.Task):
         save_run_files(self.config, workdir, self.data_shape, 0)
 
     def init_state(self) -> ProGANState:
-        latent_dim = self.config.model.latent_dim
+        return self._init(jax.random.PRNGKey(self.config.seed))
 
-        def init(rng: jax.Array) -> ProGANState:
-            g_key, d_key = jax.random.split(rng)
-            z = jnp.zeros((1, latent_dim), jnp.float32)
-            x = jnp.zeros((1, *self.data_shape), jnp.float32)
-            g_params = self.generator.init(g_key, z)["params"]
-            d_params = self.discriminator.init(d_key, x)["params"]
-            return ProGANState(
-                step=jnp.zeros((), jnp.int32),
-                g_params=g_params,
-                d_params=d_params,
-                g_opt_state=self.g_tx.init(g_params),
-                d_opt_state=self.d_tx.init(d_params),
-                g_ema_params=g_params,
-                g_batch_stats={},
-            )
-
-        return jax.jit(init)(jax.random.PRNGKey(self.config.seed))
+    def _init_state(self, rng: jax.Array) -> ProGANState:
+        """Every level's weights (see `gan_jax.models.progan`) and the optimizers' states."""
+        g_key, d_key = jax.random.split(rng)
+        z = jnp.zeros((1, self.config.model.latent_dim), jnp.float32)
+        x = jnp.zeros((1, *self.data_shape), jnp.float32)
+        g_params = self.generator.init(g_key, z)["params"]
+        d_params = self.discriminator.init(d_key, x)["params"]
+        return ProGANState(
+            step=jnp.zeros((), jnp.int32),
+            g_params=g_params,
+            d_params=d_params,
+            g_opt_state=self.g_tx.init(g_params),
+            d_opt_state=self.d_tx.init(d_params),
+            g_ema_params=g_params,
+            g_batch_stats={},
+        )
 
     def describe(self, state: ProGANState) -> str:
         s = self.schedule

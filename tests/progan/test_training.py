@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from helpers import tiny_config, write_npz
 
+import gan_jax
+from gan_jax import models
 from gan_jax.errors import ConfigError
 from gan_jax.models import progan
 from gan_jax.progan.schedule import Phase, Schedule
@@ -79,7 +81,9 @@ def _check_equalized_lr(params):
         np.testing.assert_array_equal(block["wscale"]["scale"], [expected], err_msg=name)
 
 
-def test_killed_inside_fade_in_resumes_bit_exactly_and_samples_every_resolution(tmp_path):
+def test_killed_inside_fade_in_resumes_bit_exactly_and_samples_every_resolution(
+    tmp_path, monkeypatch
+):
     """2 steps per phase: 4 px for steps 0-1, then the fade-in to 8 px, steps 2-3. The run dies
     at step 4 before its checkpoint; its last checkpoint is step 3 (α = 0.5 for the next step),
     from which it resumes. One task runs all three runs, so each phase compiles once."""
@@ -110,6 +114,11 @@ def test_killed_inside_fade_in_resumes_bit_exactly_and_samples_every_resolution(
         np.testing.assert_array_equal(x, y, err_msg=jax.tree_util.keystr(path))
     for tree in params.values():
         _check_equalized_lr(tree)
+    monkeypatch.setitem(models._BUILDERS, "progan", progan.build)  # the proposed registration
+    gen = gan_jax.load(str(tmp_path / "full"))
+    z = np.random.default_rng(0).standard_normal((2, 8)).astype(np.float32)
+    expected = task.generator.apply({"params": params["g_ema_params"]}, z)
+    np.testing.assert_allclose(gen.sample(z=z), expected, atol=2e-5)
     for run in ("full", "resumed"):
         assert set(os.listdir(tmp_path / run / "resolutions")) == {"4x4.png", "8x8.png"}
         assert sorted(os.listdir(tmp_path / run / "samples")) == [
