@@ -125,3 +125,21 @@ def test_killed_inside_fade_in_resumes_bit_exactly_and_samples_every_resolution(
             "step_000002.png",
             "step_000004.png",
         ]
+
+
+@pytest.mark.parametrize(
+    ("override", "match"),
+    [
+        ({"loss": "bce"}, "progan trains with 'wgan'"),
+        ({"data.image_size": 12}, "power of two"),
+        ({"train.sample_every": 3}, "must divide the 2 steps of a phase"),
+        ({"progan.phase_images": 6}, "multiple of config.data.batch_size=4"),
+        ({"train.steps_per_dispatch": 2}, "steps_per_dispatch=1"),
+    ],
+)
+def test_bad_configs_are_one_line_errors_writing_nothing(tmp_path, override, match):
+    source = write_npz(str(tmp_path / "faces.npz"), (8, 8, 3), n=8)
+    config = tiny_config("progan_anime64", **{"data.source": source, **override})
+    with pytest.raises(ConfigError, match=match) as e:
+        ProGANTask(config, str(tmp_path / "run"))
+    assert "\n" not in str(e.value) and not (tmp_path / "run").exists()
