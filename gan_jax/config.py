@@ -154,6 +154,7 @@ def base_config() -> ml_collections.ConfigDict:
     # `--config.loss_options.NAME=VALUE` works on the locked config; setting an option the chosen
     # loss does not have is an error, never silently ignored.
     c.loss_options = ml_collections.ConfigDict({"real_label": config_dict.placeholder(float)})
+    c.loss_options.drift = config_dict.placeholder(float)  # wgan: ε·E D(x)² (ProGAN, ε = 0.001)
 
     c.data = ml_collections.ConfigDict()
     c.data.source = "ring8"

@@ -291,3 +291,15 @@ def test_register_rejects_duplicates_and_non_frozen_classes():
     with pytest.raises(TypeError, match="frozen"):
         losses.register(NotADataclass)
     assert "not_a_dataclass" not in losses.names()
+
+
+def test_wgan_drift_adds_epsilon_mean_squared_real_score_to_the_critic_only():
+    """ProGAN's ε-drift (Karras et al. 2018, A.1), by hand: real = [1, -3, 2], fake = [0.5, 1.5]:
+    E D(fake) − E D(real) = 1 − 0 = 1; E D(real)² = (1 + 9 + 4)/3 = 14/3; ε = 0.001."""
+    loss = losses.get("wgan", drift=0.001)
+    real, fake = jnp.array([1.0, -3.0, 2.0]), jnp.array([0.5, 1.5])
+    np.testing.assert_allclose(float(loss.discriminator_loss(real, fake)), 1.0 + 0.014 / 3, 1e-6)
+    np.testing.assert_allclose(float(loss.generator_loss(None, fake)), -1.0, 1e-6)
+    np.testing.assert_allclose(float(losses.get("wgan").discriminator_loss(real, fake)), 1.0)
+    with pytest.raises(ConfigError, match="drift"):
+        losses.get("wgan", drift=-1.0)

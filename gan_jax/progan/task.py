@@ -1,0 +1,239 @@
+"""Progressive-growing training as a task of the one training loop (`train_progan`).
+
+`ProGANTask` gives `gan_jax.training.loop.train` a `PhaseRunner`: a Runner-like object that
+keeps the host's step count and runs, for every step, the step compiled for that step's phase
+(level, fade-in or not; `gan_jax.progan.schedule`). The parameter tree holds every level's
+layers from the start, so checkpoints have one shape for the whole run and a run killed
+anywhere, inside a fade-in too, resumes exactly (α is a function of the step).
+
+Pictures: `WORKDIR/samples/step_XXXXXX.png` (a fixed noise batch at the resolution being
+trained, upscaled to the final size so `progress.gif` shows the growth) and
+`WORKDIR/resolutions/RxR.png` (the latest samples at each resolution the run has passed, at
+that resolution). Samples use G's EMA weights.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from gan_jax import config as config_lib
+from gan_jax import data as data_lib
+from gan_jax import losses, pictures
+from gan_jax.core import optim
+from gan_jax.core.sampling import fixed_latents
+from gan_jax.core.state import param_count
+from gan_jax.errors import ConfigError, TrainingDiverged
+from gan_jax.models import progan as model_lib
+from gan_jax.progan.config import TASK, resolve_schedule
+from gan_jax.progan.schedule import Phase, Schedule
+from gan_jax.progan.step import ProGANState, make_step
+from gan_jax.runs.run_files import save_run_files
+from gan_jax.training import loop
+from gan_jax.training.parallel import Runner, select_devices
+
+RESOLUTIONS_DIR = "resolutions"
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """The blocks a ProGAN run reads; errors name the field and the fix."""
+    if config.get("task") != TASK:
+        raise ConfigError(f"config.task={config.get('task')!r}: a progan run needs task={TASK!r}")
+    data_lib.validate(config.data)
+    for net in ("g_optimizer", "d_optimizer"):
+        optim.validate(config[net], net)
+    tc, pc = config.train, config.progan
+    config_lib.positive(tc.log_every, "train.log_every")
+    config_lib.positive(tc.num_samples, "train.num_samples")
+    for field in ("num_steps", "sample_every", "checkpoint_every"):
+        config_lib.non_negative(tc[field], f"train.{field}", "derived from the schedule")
+    if tc.steps_per_dispatch != 1 or tc.n_critic != 1:
+        raise ConfigError(
+            "progan runs one D and one G update per step: set config.train.steps_per_dispatch=1 "
+            "and config.train.n_critic=1"
+        )
+    config_lib.non_negative(pc.gp_weight, "progan.gp_weight")
+    if not 0.0 <= pc.ema_decay < 1.0:
+        raise ConfigError(f"config.progan.ema_decay={pc.ema_decay} must be in [0, 1)")
+    if config.parallel != "sharded":
+        raise ConfigError(
+            f"config.parallel={config.parallel!r}: progan runs in 'sharded' mode (jit + sharding)"
+        )
+    if config.loss != "wgan":
+        raise ConfigError(f"config.loss={config.loss!r}: progan trains with 'wgan' (WGAN-GP)")
+
+
+class PhaseRunner:
+    """The loop's `runner` for a schedule of per-phase steps (see the module docstring).
+
+    It places states, batches and keys like a 'sharded' `Runner` (jit + NamedSharding over
+    `devices`) and counts the steps it runs from the state it placed, so it knows the next
+    step's phase without reading the device; each phase's step is compiled on first use.
+    """
+
+    steps_per_dispatch = 1
+
+    def __init__(self, step_for: Any, schedule: Schedule, devices: list[jax.Device]) -> None:
+        self._step_for, self.schedule, self.devices = step_for, schedule, devices
+        self._placer = Runner(lambda *_: _no_step, "sharded", devices)
+        self._runners: dict[Phase, Runner] = {}
+        self.num_devices = len(devices)
+        self.next_step = 0
+
+    def check_batch_size(self, batch_size: int) -> None:
+        self._placer.check_batch_size(batch_size)
+
+    def place_batch(self, batch: dict[str, np.ndarray]) -> Any:
+        return self._placer.place_batch(batch)
+
+    def place_rng(self, rng: jax.Array) -> jax.Array:
+        return self._placer.place_rng(rng)
+
+    def host_state(self, state: ProGANState) -> ProGANState:
+        return self._placer.host_state(state)
+
+    def host_metrics(self, metrics: Any) -> dict[str, float]:
+        return self._placer.host_metrics(metrics)
+
+    def place_state(self, state: ProGANState) -> ProGANState:
+        self.next_step = int(jax.device_get(state.step))
+        return self._placer.place_state(state)
+
+    def step(self, state: ProGANState, batch: Any, rng: jax.Array) -> tuple[Any, Any]:
+        phase = self.schedule.phase(self.next_step)
+        if phase not in self._runners:
+            step = self._step_for(phase)
+            self._runners[phase] = Runner(lambda *_: step, "sharded", self.devices)
+        self.next_step += 1
+        return self._runners[phase].step(state, batch, rng)
+
+
+class ProGANTask(loop.Task):
+    """A progressive-growing run: built and checked here, before the loop writes anything."""
+
+    chart_panels = (
+        ("losses", ("d_loss", "g_loss")),
+        ("mean D output", ("d_real", "d_fake")),
+        ("growth", ("alpha",)),
+    )
+
+    def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
+        validate(config)
+        self.config = config
+        self.source = data_lib.make_source(config.data)
+        self.data_shape = tuple(self.source.data_shape)
+        self.generator, self.discriminator = model_lib.build(config.model, self.data_shape)
+        options = {k: v for k, v in config.loss_options.to_dict().items() if v is not None}
+        self.loss = losses.get(config.loss, **options)
+        self.schedule = resolve_schedule(config, self.generator.levels)
+        tc = config.train
+        if self.schedule.phase_steps % tc.sample_every:
+            raise ConfigError(
+                f"config.train.sample_every={tc.sample_every} must divide the "
+                f"{self.schedule.phase_steps} steps of a phase (progan.phase_images / "
+                "data.batch_size), so every resolution is sampled"
+            )
+        self.g_tx = optim.make_optimizer(config.g_optimizer, tc.num_steps)
+        self.d_tx = optim.make_optimizer(config.d_optimizer, tc.num_steps)
+        self.runner = PhaseRunner(
+            self._make_step, self.schedule, select_devices(config.num_devices)
+        )
+        self.runner.check_batch_size(config.data.batch_size)
+        self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
+        self._workdir = os.path.abspath(workdir)
+        self._init = jax.jit(self._init_state)  # compiled once per task
+        self._z = fixed_latents(config.seed, tc.num_samples, config.model.latent_dim)
+        self._sample = jax.jit(
+            lambda params, z, level, alpha: self.generator.apply(
+                {"params": params}, z, level=level, alpha=alpha
+            ),
+            static_argnums=2,
+        )
+
+    def _make_step(self, phase: Phase):
+        pc = self.config.progan
+        return make_step(
+            self.generator,
+            self.discriminator,
+            self.g_tx,
+            self.d_tx,
+            self.loss,
+            self.config.model.latent_dim,
+            pc.gp_weight,
+            pc.ema_decay,
+            phase,
+            self.schedule.phase_steps,
+        )
+
+    def write_run_files(self, workdir: str) -> None:
+        save_run_files(self.config, workdir, self.data_shape, 0)
+
+    def init_state(self) -> ProGANState:
+        return self._init(jax.random.PRNGKey(self.config.seed))
+
+    def _init_state(self, rng: jax.Array) -> ProGANState:
+        """Every level's weights (see `gan_jax.models.progan`) and the optimizers' states."""
+        g_key, d_key = jax.random.split(rng)
+        z = jnp.zeros((1, self.config.model.latent_dim), jnp.float32)
+        x = jnp.zeros((1, *self.data_shape), jnp.float32)
+        g_params = self.generator.init(g_key, z)["params"]
+        d_params = self.discriminator.init(d_key, x)["params"]
+        return ProGANState(
+            step=jnp.zeros((), jnp.int32),
+            g_params=g_params,
+            d_params=d_params,
+            g_opt_state=self.g_tx.init(g_params),
+            d_opt_state=self.d_tx.init(d_params),
+            g_ema_params=g_params,
+            g_batch_stats={},
+        )
+
+    def describe(self, state: ProGANState) -> str:
+        s = self.schedule
+        return (
+            f"ProGAN {self.data_shape[0]}px: generator {param_count(state.g_params):,} params, "
+            f"discriminator {param_count(state.d_params):,}; {s.levels} levels, "
+            f"{s.phase_steps} steps per phase, fully grown at step {s.grown_steps}; "
+            f"{self.runner.num_devices} {jax.devices()[0].platform} device(s)"
+        )
+
+    def check_health(self, state: ProGANState, metrics: dict[str, float]) -> None:
+        if not all(np.isfinite(metrics[k]) for k in ("d_loss", "g_loss")):
+            raise TrainingDiverged(
+                f"a loss became non-finite by step {int(jax.device_get(state.step))} "
+                f"(d_loss={metrics['d_loss']}, g_loss={metrics['g_loss']}); lower the learning "
+                "rates or raise progan.gp_weight"
+            )
+
+    def pictures(self, step: int, state: ProGANState, writer: Any) -> dict[str, float]:
+        """Samples of the fixed noise batch at the level (and α) of the step just run."""
+        before = max(step - 1, 0)
+        phase, alpha = self.schedule.phase(before), self.schedule.alpha(before)
+        fade = None if phase.fade_start is None else np.float32(alpha)
+        images = np.asarray(self._sample(state.g_ema_params, self._z, phase.level, fade))
+        ncols = math.ceil(math.sqrt(len(images)))
+        native = pictures.image_grid(images, ncols=ncols)
+        r = phase.resolution
+        pictures.save_png(native, os.path.join(self._workdir, RESOLUTIONS_DIR, f"{r}x{r}.png"))
+        scale = self.data_shape[0] // r
+        big = np.repeat(np.repeat(images, scale, axis=1), scale, axis=2)
+        picture = pictures.image_grid(big, ncols=ncols)
+        pictures.save_png(picture, os.path.join(self._workdir, "samples", f"step_{step:06d}.png"))
+        writer.write_images(step, {"samples": picture[None]})
+        return {}
+
+
+def train_progan(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+    """Train (or resume) the progressive-growing run `config` in `workdir`; final metrics."""
+    return loop.train(ProGANTask(config, workdir), workdir)
+
+
+def _no_step(*_: Any) -> None:
+    """The placement-only Runner's step: never called (PhaseRunner runs per-phase Runners)."""
+    raise NotImplementedError
