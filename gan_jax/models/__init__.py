@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from gan_jax.errors import ConfigError
-from gan_jax.models import dcgan, mlp
+from gan_jax.models import dcgan, faces, mlp
 from gan_jax.models.regularized import DOptions
 
 _DTYPES: dict[str, Any] = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -113,6 +113,7 @@ def _build_dcgan(
 
 
 _BUILDERS: dict[str, _Builder] = {"dcgan": _build_dcgan, "mlp": _build_mlp}
+_BUILDERS["faces"] = faces.build_model  # the Torch faces post's networks (models/faces.py)
 
 
 def names() -> list[str]:
