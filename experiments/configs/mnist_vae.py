@@ -1,5 +1,5 @@
 """mnist_vae: a plain VAE on MNIST (the faces post's first model, at MNIST size). The encoder is
-the 28-pixel DCGAN discriminator's body (two 5×5 stride-2 convs) with a dense head to
+the 28-pixel DCGAN discriminator's body (two 5×5 stride-2 convs; widths 32) with a dense head to
 (μ, log σ²); the decoder is that config's generator (the TensorFlow tutorial's net, tanh
 output); loss = KL + Σ (x − x̃)² / 2σ² with σ = 0.5 on images in [-1, 1]. Compare with
 `mnist_vaegan` (same networks and budget, plus a discriminator).
@@ -21,6 +21,8 @@ def mnist_config(gan: bool):
     c.data.batch_size = 64
     c.model.name = "dcgan"
     c.model.latent_dim = 32
+    c.model.g_width = 32  # half the GAN config's widths: a VAE/GAN step trains three networks
+    c.model.d_width = 32
     for opt in (c.e_optimizer, c.g_optimizer, c.d_optimizer):
         opt.lr, opt.b1 = 3e-4, 0.5
     c.train.num_steps = 5000

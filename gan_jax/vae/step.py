@@ -119,6 +119,18 @@ def init_vae_state(spec: VAESpec, rng: jax.Array, data_shape: tuple[int, ...]) -
     )
 
 
+def step_noise(rng: jax.Array, step: jax.Array, n: int, latent_dim: int) -> dict[str, jax.Array]:
+    """The step's randomness, a function of the run's key and the step: ε for the
+    reparameterization, the prior samples z_p, and D's dropout keys (one shared by x and x̃)."""
+    eps_key, prior_key, pair_key, d_prior_key = jax.random.split(jax.random.fold_in(rng, step), 4)
+    return {
+        "eps": jax.random.normal(eps_key, (n, latent_dim), jnp.float32),
+        "z_prior": jax.random.normal(prior_key, (n, latent_dim), jnp.float32),
+        "d_pair": pair_key,
+        "d_prior": d_prior_key,
+    }
+
+
 def _forward(spec: VAESpec, state: VAEState, x: jax.Array, keys: dict[str, jax.Array]):
     """`f(e_params, g_params, d_params) -> (terms, aux)`: the loss terms of the module docstring
     and (batch-stat updates, metrics, D's logits)."""
@@ -178,10 +190,9 @@ def _forward(spec: VAESpec, state: VAEState, x: jax.Array, keys: dict[str, jax.A
     return f
 
 
-def _pull(pullback, terms: dict[str, jax.Array], weights: dict[str, Any], index: int):
-    """The gradient of Σ_k weights[k]·terms[k] with respect to the `index`-th network."""
-    cotangent = {k: jnp.asarray(weights.get(k, 0.0), v.dtype) for k, v in terms.items()}
-    return pullback(cotangent)[index]
+def _cotangent(terms: dict[str, jax.Array], weights: dict[str, float]) -> dict[str, jax.Array]:
+    """The cotangent whose pullback is the gradient of Σ_k weights[k]·terms[k]."""
+    return {k: jnp.asarray(weights.get(k, 0.0), v.dtype) for k, v in terms.items()}
 
 
 def _update(tx, grads, opt_state, params):
@@ -199,22 +210,14 @@ def make_vae_step(spec: VAESpec):
 
     def step(state: VAEState, batch: dict[str, jax.Array], rng: jax.Array):
         x = batch["x"].astype(jnp.float32)
-        n = x.shape[0]
-        eps_key, prior_key, pair_key, d_prior_key = jax.random.split(
-            jax.random.fold_in(rng, state.step), 4
-        )
-        keys = {
-            "eps": jax.random.normal(eps_key, (n, spec.latent_dim), jnp.float32),
-            "z_prior": jax.random.normal(prior_key, (n, spec.latent_dim), jnp.float32),
-            "d_pair": pair_key,
-            "d_prior": d_prior_key,
-        }
-        f = _forward(spec, state, x, keys)
+        f = _forward(spec, state, x, step_noise(rng, state.step, x.shape[0], spec.latent_dim))
         terms, pullback, (stats, metrics, logits) = jax.vjp(
             f, state.e_params, state.g_params, state.d_params, has_aux=True
         )
-        e_grads = _pull(pullback, terms, {"kl": 1.0, "recon": 1.0}, 0)
-        g_recon = _pull(pullback, terms, {"recon": spec.gamma if spec.gan else 1.0}, 1)
+        # ∇(KL + recon) for E, and ∇_G recon (KL does not depend on G), from one pullback.
+        e_grads, g_recon, _ = pullback(_cotangent(terms, {"kl": 1.0, "recon": 1.0}))
+        if spec.gan:
+            g_recon = jax.tree.map(lambda g: spec.gamma * g, g_recon)
         metrics.update(
             kl=terms["kl"],
             recon=terms["recon"],
@@ -231,8 +234,8 @@ def make_vae_step(spec: VAESpec):
         }
         g_grads = g_recon
         if spec.gan:
-            g_gan = _pull(pullback, terms, {"g_gan": 1.0}, 1)
-            d_grads = _pull(pullback, terms, {"d_gan": 1.0}, 2)
+            g_gan = pullback(_cotangent(terms, {"g_gan": 1.0}))[1]
+            d_grads = pullback(_cotangent(terms, {"d_gan": 1.0}))[2]
             skip_d = skip_g = jnp.zeros((), bool)
             if spec.skip_margin > 0:
                 e_real, e_fake = discriminator_errors(*logits)
