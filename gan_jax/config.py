@@ -19,6 +19,7 @@ from ml_collections import config_dict
 from gan_jax.errors import ConfigError
 
 ENCODER_TASK = "encoder"  # config.task of encoder runs (gan_jax.encoder); GAN configs have none
+VAE_TASK = "vae"  # config.task of VAE and VAE/GAN runs (gan_jax.vae); their schema: vae/config.py
 
 
 def optimizer_config(

@@ -21,7 +21,7 @@ LAYERS = (
     ("runs",),
     ("evaluation",),
     ("training",),
-    ("encoder", "latent", "progan"),
+    ("encoder", "latent", "progan", "vae"),
     ("tools",),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}

@@ -1,0 +1,26 @@
+"""faces_vae: the faces post's plain VAE on LFW ("the images clearly contain faces, [but] they
+are somewhat boring because of their smoothness"). Decoder = the post's generator
+(`model.name='faces'`); encoder = its discriminator's conv body (the post publishes no encoder)
+with a dense head to (μ, log σ²); loss = KL + Σ (x − x̃)² / 2σ², σ = 0.5. Data as `faces_gan`.
+
+    python -m experiments.vae --config=faces_vae --workdir=runs/faces_vae \
+        --config.data.source=folder:PATH/lfw-deepfunneled
+"""
+
+from experiments.configs.faces_gan import faces_data, tiny
+from gan_jax.config import apply_variant
+from gan_jax.vae.config import vae_config
+
+
+def faces_vae_config(gan: bool):
+    """Shared by `faces_vae` and `faces_vaegan`: the same networks and budget."""
+    c = faces_data(vae_config(gan))
+    for opt in (c.e_optimizer, c.g_optimizer, c.d_optimizer):
+        opt.lr, opt.b1 = 3e-4, 0.5
+    c.train.num_steps = 20_000
+    c.train.sample_every = 1000
+    return c
+
+
+def get_config(arg: str | None = None):
+    return apply_variant(faces_vae_config(gan=False), arg, {"tiny": tiny})

@@ -1,0 +1,144 @@
+"""The VAE task: `train_vae(config, workdir)` trains a VAE or a VAE/GAN (`config.task = 'vae'`)
+through the one training loop (`gan_jax.training.loop`).
+
+The step is `gan_jax.vae.step`. The run folder is a GAN run folder as far as readers care:
+config.json (with the GAN fields: `model` describes the decoder), model.json, and checkpoints
+whose `g_params` / `g_batch_stats` are the decoder, so `gan_jax.load(WORKDIR)` samples the
+decoder and `python -m experiments.evaluate --workdir=WORKDIR` scores its samples;
+`gan_jax.vae.compare.load_vae(WORKDIR)` also attaches the encoder's mean μ(x) as `.encode`.
+Progress pictures (`samples/step_XXXXXX.png` and TensorBoard `samples`): the first training
+images above their reconstructions G(μ(x)), then random samples G(z) from a fixed z ~ N(0, I).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+
+from gan_jax import data as data_lib
+from gan_jax import losses, models, pictures
+from gan_jax.core import optim, stabilizers
+from gan_jax.core.sampling import fixed_latents, make_sampler
+from gan_jax.core.state import param_count
+from gan_jax.data.preprocess import to_model_range
+from gan_jax.errors import TrainingDiverged
+from gan_jax.models.vae import build_vae_encoder
+from gan_jax.runs.run_files import save_run_files
+from gan_jax.training import gan as gan_task
+from gan_jax.training import loop
+from gan_jax.training.parallel import Runner, select_devices
+from gan_jax.vae import config as vae_config
+from gan_jax.vae.step import VAESpec, VAEState, init_vae_state, make_vae_step
+
+PER_ROW = 8  # images per row of the progress pictures
+
+
+def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -> VAESpec:
+    """Encoder, decoder (the config's generator), optionally D and its loss, and optimizers."""
+    v, st, num_steps = config.vae, config.stabilizers, config.train.num_steps
+    decoder, discriminator = models.build(config.model, data_shape, st)
+    gan: dict[str, Any] = {}
+    if v.gan:
+        options = {k: val for k, val in config.loss_options.to_dict().items() if val is not None}
+        loss = losses.get(config.loss, **options)
+        stabilizers.validate(st, config.loss, loss.logistic)
+        gan = dict(
+            discriminator=discriminator,
+            loss=loss,
+            d_tx=optim.make_optimizer(config.d_optimizer, num_steps),
+            skip_margin=st.skip_margin,
+            skip_rule=st.skip_rule,
+        )
+    return VAESpec(
+        encoder=build_vae_encoder(config.model, data_shape, st),
+        decoder=decoder,
+        e_tx=optim.make_optimizer(config.e_optimizer, num_steps),
+        g_tx=optim.make_optimizer(config.g_optimizer, num_steps),
+        latent_dim=config.model.latent_dim,
+        recon=v.recon,
+        pixel_sigma=v.pixel_sigma,
+        gamma=v.gamma,
+        **gan,
+    )
+
+
+class VAETask(loop.Task):
+    """A VAE or VAE/GAN run, built and checked before the loop writes anything."""
+
+    chart_panels = (
+        ("VAE terms (nats per image)", ("kl", "recon")),
+        ("GAN losses", ("d_loss", "g_loss")),
+        ("decoder gradient norms", ("g_recon_grad_norm", "g_gan_grad_norm")),
+        ("reconstruction MSE of the pictured images", ("eval_pixel_mse",)),
+    )
+
+    def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
+        gan_task.validate(config)
+        vae_config.validate(config)
+        self.config = config
+        self._workdir = os.path.abspath(workdir)
+        self.source = data_lib.make_source(config.data)
+        self.data_shape = tuple(self.source.data_shape)
+        self.spec = build_spec(config, self.data_shape)
+        step = make_vae_step(self.spec)
+        self.runner = Runner(
+            lambda *_: step,
+            "sharded",
+            select_devices(config.num_devices),
+            config.train.steps_per_dispatch,
+        )
+        self.runner.check_batch_size(config.data.batch_size)
+        self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
+        num = config.train.num_samples
+        shown = self.source.read(np.arange(min(max(PER_ROW, num // 2), len(self.source))))
+        self._shown = to_model_range(shown["x"])
+        self._z = fixed_latents(config.seed, num, config.model.latent_dim)
+        self._sample = make_sampler(self.spec.decoder)
+        mean_encoder = self.spec.encoder.clone(mean_only=True)
+        self._encode = jax.jit(lambda v, x: mean_encoder.apply(v, x, train=False))
+
+    def write_run_files(self, workdir: str) -> None:
+        save_run_files(self.config, workdir, self.data_shape, 0)
+
+    def init_state(self) -> VAEState:
+        init = functools.partial(init_vae_state, self.spec, data_shape=self.data_shape)
+        return jax.jit(init)(jax.random.PRNGKey(self.config.seed))
+
+    def describe(self, state: VAEState) -> str:
+        d = f"; discriminator: {param_count(state.d_params):,}" if self.spec.gan else ""
+        return (
+            f"{'VAE/GAN' if self.spec.gan else 'VAE'}: encoder {param_count(state.e_params):,} "
+            f"params; decoder (generator): {param_count(state.g_params):,}{d}; "
+            f"{self.runner.num_devices} {jax.devices()[0].platform} device(s)"
+        )
+
+    def check_health(self, state: VAEState, metrics: dict[str, float]) -> None:
+        bad = [k for k in ("vae_loss", "d_loss", "g_loss") if not np.isfinite(metrics.get(k, 0))]
+        if bad:
+            raise TrainingDiverged(
+                f"{', '.join(bad)} became non-finite by step {int(jax.device_get(state.step))}; "
+                "lower the learning rates (e_optimizer, g_optimizer, d_optimizer)"
+            )
+
+    def pictures(self, step: int, state: VAEState, writer: Any) -> dict[str, float]:
+        """Inputs above their reconstructions, then random samples (PNG + TensorBoard)."""
+        g_vars = {"params": state.g_params, "batch_stats": state.g_batch_stats}
+        e_vars = {"params": state.e_params, "batch_stats": state.e_batch_stats}
+        recon = np.asarray(self._sample(g_vars, self._encode(e_vars, self._shown), None))
+        samples = np.asarray(self._sample(g_vars, self._z, None))
+        rows = pictures.reconstruction_rows(self._shown, recon, PER_ROW)
+        images = np.concatenate([rows.reshape((-1, *self.data_shape)), samples])
+        picture = pictures.image_grid(images, ncols=PER_ROW)
+        pictures.save_png(picture, os.path.join(self._workdir, "samples", f"step_{step:06d}.png"))
+        writer.write_images(step, {"samples": picture[None]})
+        return {"eval_pixel_mse": float(np.mean((recon - self._shown) ** 2))}
+
+
+def train_vae(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+    """Train (or resume) the VAE or VAE/GAN run `config` in `workdir`; its final metrics."""
+    return loop.train(VAETask(config, workdir), workdir)
