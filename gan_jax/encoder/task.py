@@ -132,10 +132,12 @@ def _source_generator(config: ml_collections.ConfigDict) -> generator_lib.Genera
 
 
 def _freeze(gen: generator_lib.Generator, directory: str) -> None:
-    """Copy the generator's run files and sampling weights to `directory` (a mini run)."""
-    for name in (CONFIG_FILE, MODEL_FILE):
-        with open(os.path.join(gen.workdir, name)) as f:
-            write_json_atomic(json.load(f), os.path.join(directory, name))
+    """Copy the generator's run files and sampling weights to `directory` (a mini run). The
+    config is the one in force for the frozen step (resumes' changes applied), not the raw
+    config.json the run started with."""
+    write_json_atomic(gen.config.to_dict(), os.path.join(directory, CONFIG_FILE))
+    with open(os.path.join(gen.workdir, MODEL_FILE)) as f:
+        write_json_atomic(json.load(f), os.path.join(directory, MODEL_FILE))
     state = {
         "step": np.asarray(gen.step, np.int32),
         "g_params": gen.variables["params"],
