@@ -11,6 +11,8 @@ from helpers import ROOT
 
 from gan_jax.config import RENAMED, base_config
 from gan_jax.encoder.config import encoder_config
+from gan_jax.progan.config import progan_config
+from gan_jax.vae.config import vae_config
 
 PAGES = sorted([os.path.join(ROOT, "README.md"), *glob.glob(os.path.join(ROOT, "docs", "*.md"))])
 
@@ -38,7 +40,9 @@ def _fields(config, prefix: str = "") -> set[str]:
     return out
 
 
-FIELDS = _fields(base_config()) | _fields(encoder_config())
+FIELDS = set().union(
+    *(_fields(c) for c in (base_config(), encoder_config(), progan_config(64), vae_config(True)))
+)
 
 
 def test_the_manual_is_short_and_the_docs_exist():

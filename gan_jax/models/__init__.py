@@ -29,7 +29,17 @@ import ml_collections
 
 from gan_jax.data.preprocess import resolve_data_range
 from gan_jax.errors import ConfigError
-from gan_jax.models import dcgan, digits, faces, heads, keras_dcgan, mlp, ocaml_dcgan, packing
+from gan_jax.models import (
+    dcgan,
+    digits,
+    faces,
+    heads,
+    keras_dcgan,
+    mlp,
+    ocaml_dcgan,
+    packing,
+    progan,
+)
 from gan_jax.models.regularized import DOptions
 
 _DTYPES: dict[str, Any] = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
@@ -236,6 +246,7 @@ _BUILDERS: dict[str, _Builder] = {
     "ocaml_dcgan": _build_ocaml_dcgan,
     "keras_dcgan": _build_keras_dcgan,
     "faces": faces.build_model,  # the Torch faces post's networks (models/faces.py)
+    "progan": progan.build,  # Karras et al. 2018 (models/progan.py; trained by gan_jax.progan)
 }
 
 
