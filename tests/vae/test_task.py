@@ -81,14 +81,14 @@ def test_resumed_vaegan_run_equals_an_uninterrupted_one(mnist_runs, tmp_path):
 
 @pytest.mark.parametrize("name", ["faces_vae", "faces_vaegan", "faces_gan"])
 def test_faces_configs_train_tiny(name, tmp_path):
-    source = write_npz(tmp_path / "faces.npz", (20, 20, 3), n=8)
-    config = tiny_config(name, **{"data.source": source, "data.image_size": 16})
+    source = write_npz(tmp_path / "faces.npz", (10, 10, 3), n=8)
+    config = tiny_config(name, **{"data.source": source, "data.image_size": 8})
     train = train_and_evaluate if name == "faces_gan" else train_vae
     metrics = train(config, str(tmp_path / "run"))
     assert metrics["step"] == 2 and np.isfinite(
         metrics["d_loss" if name == "faces_gan" else "vae_loss"]
     )
-    assert gan_jax.load(str(tmp_path / "run")).sample(2).shape == (2, 16, 16, 3)
+    assert gan_jax.load(str(tmp_path / "run")).sample(2).shape == (2, 8, 8, 3)
 
 
 def test_config_errors(tmp_path):
