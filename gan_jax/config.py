@@ -20,6 +20,7 @@ from gan_jax.errors import ConfigError
 
 ENCODER_TASK = "encoder"  # config.task of encoder runs (gan_jax.encoder); GAN configs have none
 VAE_TASK = "vae"  # config.task of VAE and VAE/GAN runs (gan_jax.vae); their schema: vae/config.py
+PROGAN_TASK = "progan"  # config.task of progressive-growing runs; their schema: progan/config.py
 
 
 def optimizer_config(

@@ -3,7 +3,7 @@ are somewhat boring because of their smoothness"). Decoder = the post's generato
 (`model.name='faces'`); encoder = its discriminator's conv body (the post publishes no encoder)
 with a dense head to (μ, log σ²); loss = KL + Σ (x − x̃)² / 2σ², σ = 0.5. Data as `faces_gan`.
 
-    python -m experiments.vae --config=faces_vae --workdir=runs/faces_vae \
+    python -m experiments.run --config=faces_vae --workdir=runs/faces_vae \
         --config.data.source=folder:PATH/lfw-deepfunneled
 """
 

@@ -4,7 +4,7 @@ share z ~ N(0, 1), error = KL + pixel reconstruction + GAN, the decoder's gradie
 (m = 0.3). Networks and data as `faces_vae`, plus the post's discriminator (with its dropout).
 `--config.vae.recon=features` measures the reconstruction in D's feature space (Larsen).
 
-    python -m experiments.vae --config=faces_vaegan --workdir=runs/faces_vaegan \
+    python -m experiments.run --config=faces_vaegan --workdir=runs/faces_vaegan \
         --config.data.source=folder:PATH/lfw-deepfunneled
 """
 

@@ -4,10 +4,10 @@ the 28-pixel DCGAN discriminator's body (two 5×5 stride-2 convs; widths 32) wit
 output); loss = KL + Σ (x − x̃)² / 2σ² with σ = 0.5 on images in [-1, 1]. Compare with
 `mnist_vaegan` (same networks and budget, plus a discriminator).
 
-    python -m experiments.vae --config=mnist_vae --workdir=runs/mnist_vae
-    python -m experiments.vae --config=mnist_vae --workdir=runs/mnist_vae \
+    python -m experiments.run --config=mnist_vae --workdir=runs/mnist_vae
+    python -m experiments.run --config=mnist_vae --workdir=runs/mnist_vae \
         --config.data.source=npz:PATH/mnist.npz        # an npz of MNIST (x_train, y_train)
-    python -m experiments.vae --config=mnist_vae:tiny --workdir=/tmp/t
+    python -m experiments.run --config=mnist_vae:tiny --workdir=/tmp/t
 """
 
 from gan_jax.config import apply_variant

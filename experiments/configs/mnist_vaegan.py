@@ -6,8 +6,8 @@ decoder's update is γ ∇ reconstruction + ∇ GAN with γ = 0.01, and the GAN 
 the post's margin rule (`stabilizers.skip_margin=0.3`, `skip_rule='either'`).
 `--config.vae.recon=features` measures the reconstruction in D's feature space (Larsen).
 
-    python -m experiments.vae --config=mnist_vaegan --workdir=runs/mnist_vaegan
-    python -m experiments.vae --config=mnist_vaegan --workdir=runs/mnist_vaegan \
+    python -m experiments.run --config=mnist_vaegan --workdir=runs/mnist_vaegan
+    python -m experiments.run --config=mnist_vaegan --workdir=runs/mnist_vaegan \
         --config.data.source=npz:PATH/mnist.npz        # an npz of MNIST (x_train, y_train)
     python -m experiments.vae --compare=runs/mnist_vae,runs/mnist_vaegan --out=vae_vs_vaegan.png
 """

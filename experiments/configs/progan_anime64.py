@@ -1,9 +1,9 @@
 """progan_anime64: progressive growing of GANs (Karras et al. 2018) on 64×64 anime faces,
 4 → 8 → 16 → 32 → 64 px, with the paper's networks, losses and schedule (see docs/progan.md).
 
-    python -m experiments.progan --config=progan_anime64 --workdir=runs/progan64 \
+    python -m experiments.run --config=progan_anime64 --workdir=runs/progan64 \
         --config.data.source=npz:PATH/anime_faces.npz      # an npz of faces (x: N,64,64,3)
-    python -m experiments.progan --config=progan_anime64:small --workdir=runs/progan64s \
+    python -m experiments.run --config=progan_anime64:small --workdir=runs/progan64s \
         --config.data.source=folder:path/to/anime_faces    # CPU-sized: narrow nets, 4k-image phases
 
 G: pixel norm, equalized-LR 3×3 convs, nearest 2× upsampling, 512 → 64 channels (fmap_base 8192,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import ml_collections
 
-from gan_jax.config import base_config, optimizer_config
+from gan_jax.config import PROGAN_TASK, base_config, optimizer_config
 from gan_jax.progan.schedule import Schedule
 
-TASK = "progan"  # config.task of progressive-growing configs
+TASK = PROGAN_TASK  # config.task of progressive-growing configs
 
 
 def progan_config(image_size: int, phase_images: int = 600_000) -> ml_collections.ConfigDict:
