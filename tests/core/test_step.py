@@ -133,7 +133,10 @@ def test_multi_step_equals_repeated_single_steps():
     band = ml_collections.ConfigDict(
         dict(l2_band_low=0.1, l2_band_high=0.2, l2_step=0.01, l2_max=1.0)
     )
-    spec, shape = _spec(ema_decay=0.5, skip_margin=0.33, adaptive_l2=band), (2,)
+    # skip_rule 'both': G's update is skipped in some steps but not all (the machinery is the
+    # same for either rule; the rules themselves are tested in test_stabilizers).
+    spec = _spec(ema_decay=0.5, skip_margin=0.33, skip_rule="both", adaptive_l2=band)
+    shape = (2,)
     batches = _batches(shape, n=4)
     step = jax.jit(make_train_step(spec))
     rng = jax.random.PRNGKey(3)
@@ -233,9 +236,9 @@ def test_n_critic_equals_hand_composed_updates(n_critic):
 
 @pytest.mark.parametrize("mode", ["pmap", "sharded"])
 def test_two_devices_match_one_device_with_n_critic_and_skip_margin(mode):
-    # Margin 0.35: D starts "too bad" (errors ~log 2 > 0.65), so G's updates are skipped until
-    # D has learnt; both device layouts must make the same skip decisions on the global batch.
-    spec, shape = _spec(n_critic=3, skip_margin=0.35, lr=0.5), (2,)
+    # Margin 0.35, rule 'both': D starts "too bad" (errors ~log 2 > 0.65), so G's updates are
+    # skipped until D has learnt; both device layouts must make the same skip decisions on the global batch.
+    spec, shape = _spec(n_critic=3, skip_margin=0.35, skip_rule="both", lr=0.5), (2,)
     batches = _batches(shape, n=4)
     one, m1 = _run(spec, shape, "sharded", jax.devices()[:1], batches)
     two, m2 = _run(spec, shape, mode, jax.devices()[:2], batches)
