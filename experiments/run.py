@@ -8,7 +8,7 @@
 either may end in `:ARG` (a variant such as `tiny`). `--config.FIELD=VALUE` overrides any field.
 Rerunning the same command on the same workdir resumes from the latest checkpoint; SIGTERM or
 Ctrl-C saves a checkpoint first (exit status 143/130; docs/runs.md lists them all). A config's
-`task` picks what is trained (`TASKS`): a GAN (no task), an encoder for the generator of
+`task` picks what is trained (`gan_jax.config.TRAINERS`): a GAN (no task), an encoder for the generator of
 `--config.generator_workdir=W` (`mnist_cgan_encoder`, `celeba64_encoder`), a VAE or VAE/GAN
 (`mnist_vae`, `mnist_vaegan`, `faces_vae`, `faces_vaegan`) or a progressive-growing GAN
 (`progan_anime64`).
@@ -32,7 +32,7 @@ from absl import flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from experiments.cli import exit_on_errors, fail, run_app  # noqa: E402
-from gan_jax.config import ENCODER_TASK, PROGAN_TASK, VAE_TASK  # noqa: E402
+from gan_jax.config import TRAINERS  # noqa: E402
 from gan_jax.errors import UserError  # noqa: E402
 from gan_jax.platform import distributed  # noqa: E402
 from gan_jax.platform.cache import cache_dir  # noqa: E402
@@ -63,14 +63,6 @@ _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Processes in a mul
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index, 0..N-1.")
 flags.mark_flags_as_required(["config", "workdir"])
 
-# config.task -> (module, function(config, workdir) -> final metrics); no task = a GAN.
-TASKS = {
-    None: ("gan_jax.training.gan", "train_and_evaluate"),
-    ENCODER_TASK: ("gan_jax.encoder.task", "train_encoder"),  # DIGITS' encoder
-    VAE_TASK: ("gan_jax.vae.task", "train_vae"),  # the Torch faces post
-    PROGAN_TASK: ("gan_jax.progan.task", "train_progan"),  # Karras et al. 2018
-}
-
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
@@ -91,9 +83,9 @@ def main(argv: list[str]) -> None:
         jax.config.update("jax_compilation_cache_dir", _CACHE.value)
     config = _CONFIG.value
     task = config.get("task")
-    if task not in TASKS:
-        fail(f"unknown config.task {task!r}; choose one of: {sorted(filter(None, TASKS))}", 2)
-    module, function = TASKS[task]
+    if task not in TRAINERS:
+        fail(f"unknown config.task {task!r}; choose one of: {sorted(filter(None, TRAINERS))}", 2)
+    module, function = TRAINERS[task].split(":")
     train = getattr(importlib.import_module(module), function)
 
     with exit_on_errors():  # exit statuses: experiments/cli.py, docs/runs.md

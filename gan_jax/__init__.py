@@ -15,7 +15,8 @@ itself), which `tests/test_layers.py` checks on every module:
   6. `runs`: the run folder on disk (checkpoints, run files, `gan_jax.load`)
   7. `evaluation`: the metric registry, the `Evaluator`, offline evaluation of a checkpoint
   8. `training`: the one training loop, device placement, monitors, history, best checkpoint
-  9. `encoder` and `latent`: tasks and tools built on trained generators
+  9. `encoder`, `latent`, `vae`, `progan`: tasks and tools built on trained generators, the
+     VAE/GAN and progressive-growing tasks
   10. `tools`: ablations and benchmarks
 
 Importing `gan_jax` is light: nothing here imports TensorFlow (or even JAX). `gan_jax.load`

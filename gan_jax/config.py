@@ -21,6 +21,15 @@ from gan_jax.errors import ConfigError
 ENCODER_TASK = "encoder"  # config.task of encoder runs (gan_jax.encoder); GAN configs have none
 VAE_TASK = "vae"  # config.task of VAE and VAE/GAN runs (gan_jax.vae); their schema: vae/config.py
 PROGAN_TASK = "progan"  # config.task of progressive-growing runs; their schema: progan/config.py
+# What `experiments.run` calls for each config.task (None = a GAN): "module:function", the
+# function taking (config, workdir) and returning the final metrics. Named, not imported, so
+# that this schema module stays at the bottom of the layers.
+TRAINERS = {
+    None: "gan_jax.training.gan:train_and_evaluate",
+    ENCODER_TASK: "gan_jax.encoder.task:train_encoder",  # DIGITS' encoder
+    VAE_TASK: "gan_jax.vae.task:train_vae",  # the Torch faces post
+    PROGAN_TASK: "gan_jax.progan.task:train_progan",  # Karras et al. 2018
+}
 
 
 def optimizer_config(
@@ -90,11 +99,30 @@ RENAMED = {
 }
 
 
+# Fields added since the stabilizers were grouped, with the value that does what runs written
+# before them did (`skip_rule`: those runs skipped only when both errors passed the margin). An
+# old config.json gets them from `migrate`, so such a run resumes unchanged and without a
+# "Config changed" warning.
+ADDED = {
+    "stabilizers.skip_rule": "both",
+    "model.pack": 1,
+    "augment.policy": "",
+    "model.latent_prior": "normal",
+    "model.data_range": "auto",
+    "model.init": "default",
+    "model.g_dropout": 0.0,
+    "model.dropout_kind": "element",
+    "model.d_pool": "stride",
+    "train.n_gen": 1,
+}
+
+
 def migrate(tree: dict[str, Any]) -> dict[str, Any]:
     """A config as a run wrote it (config.json) with renamed fields moved to their new names.
 
-    A run written before the `stabilizers` block gets one built from its old fields; configs of
-    other tasks (no old field) are returned unchanged. Emptied old blocks are dropped.
+    A run written before the `stabilizers` block gets one built from its old fields, and GAN-family
+    runs get the `ADDED` fields they lack; configs of other tasks (no old field) are returned
+    unchanged. Emptied old blocks are dropped.
     """
     out = json.loads(json.dumps(tree))
     for old, new in RENAMED.items():
@@ -107,13 +135,10 @@ def migrate(tree: dict[str, Any]) -> dict[str, Any]:
         out.setdefault(block, {})[field] = value
         if head and not parent:
             del out[head]
-    if isinstance(out.get("stabilizers"), dict):
-        # Runs written before `skip_rule` existed skipped only when both errors passed the margin.
-        out["stabilizers"].setdefault("skip_rule", "both")
-        # Runs written before packing and DiffAugment existed used neither.
-        if isinstance(out.get("model"), dict):
-            out["model"].setdefault("pack", 1)
-        out.setdefault("augment", {"policy": ""})
+    if isinstance(out.get("stabilizers"), dict):  # a GAN-family run: fill fields added since
+        for name, value in ADDED.items():
+            block, field = name.split(".")
+            out.setdefault(block, {}).setdefault(field, value)
     return out
 
 

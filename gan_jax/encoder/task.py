@@ -37,6 +37,7 @@ from gan_jax.data import make_source
 from gan_jax.data.preprocess import to_model_range
 from gan_jax.encoder.config import TASK, validate
 from gan_jax.errors import CheckpointError, ConfigError, DataError, TrainingDiverged
+from gan_jax.core.sampling import latent_sampler
 from gan_jax.models import encoder as model_lib
 from gan_jax.platform.files import write_json_atomic
 from gan_jax.runs import loading as generator_lib
@@ -63,7 +64,9 @@ def make_step(
     latent_loss_weight: float = 0.0,
 ):
     """The pure train step `(state, batch, rng, g_variables) -> (state, metrics)`; G's
-    variables are a constant input (`Runner(constants=...)`), never differentiated."""
+    variables are a constant input (`Runner(constants=...)`), never differentiated. Generated
+    pairs draw z from the generator's latent prior."""
+    draw_z = latent_sampler(generator)
 
     def step(state: EncoderState, batch: dict[str, jax.Array], rng: jax.Array, g_vars: Any):
         key = jax.random.fold_in(rng, state.step)
@@ -73,7 +76,7 @@ def make_step(
         n = x.shape[0]
         inputs, labels = x, y
         if latent_loss_weight > 0:  # generated pairs (G(z), z) ride along in the same E pass
-            z = jax.random.normal(z_key, (n, latent_dim), jnp.float32)
+            z = draw_z(z_key, (n, latent_dim), jnp.float32)  # the generator's prior
             y_fake = jax.random.randint(y_key, (n,), 0, num_classes) if num_classes else None
             inputs = jnp.concatenate([x, generator.apply(g_vars, z, y_fake, train=False)])
             labels = None if y is None else jnp.concatenate([y, y_fake])

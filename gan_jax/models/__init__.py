@@ -7,7 +7,8 @@ always float32; `model.dtype` only sets the computation dtype (mixed precision).
 
 Config fields (`model.*`): name ('mlp' | 'dcgan' | the walkthrough networks 'digits_mnist',
 'digits_celeba' (`digits.py`), 'ocaml_dcgan' (`ocaml_dcgan.py`), 'keras_dcgan'
-(`keras_dcgan.py`); docs/walkthroughs.md), latent_dim, g_width, d_width, num_layers
+(`keras_dcgan.py`), 'faces' (`faces.py`); docs/walkthroughs.md; 'progan' (`progan.py`, trained
+by `gan_jax.progan`)), pack (PacGAN: D judges packs of m samples, `packing.py`), latent_dim, g_width, d_width, num_layers
 (MLP hidden layers, default 1), activation (MLP: 'leaky_relu' | 'relu'), output (MLP: 'tanh' |
 'linear'), num_classes (0 = unconditional), dtype ('float32' | 'bfloat16'), upsample (DCGAN G's
 stride-2 transposed convs: 'subpixel' | 'transpose', same function and parameters, see

@@ -237,7 +237,8 @@ def test_n_critic_equals_hand_composed_updates(n_critic):
 @pytest.mark.parametrize("mode", ["pmap", "sharded"])
 def test_two_devices_match_one_device_with_n_critic_and_skip_margin(mode):
     # Margin 0.35, rule 'both': D starts "too bad" (errors ~log 2 > 0.65), so G's updates are
-    # skipped until D has learnt; both device layouts must make the same skip decisions on the global batch.
+    # skipped until D has learnt; both device layouts must make the same skip decisions on the
+    # global batch.
     spec, shape = _spec(n_critic=3, skip_margin=0.35, skip_rule="both", lr=0.5), (2,)
     batches = _batches(shape, n=4)
     one, m1 = _run(spec, shape, "sharded", jax.devices()[:1], batches)

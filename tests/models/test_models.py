@@ -88,8 +88,8 @@ def count(tree) -> int:
 
 
 def test_names():
-    walkthroughs = ["digits_celeba", "digits_mnist", "keras_dcgan", "ocaml_dcgan"]
-    assert models.names() == sorted(["dcgan", "mlp", *walkthroughs])
+    walkthroughs = ["digits_celeba", "digits_mnist", "faces", "keras_dcgan", "ocaml_dcgan"]
+    assert models.names() == sorted(["dcgan", "mlp", "progan", *walkthroughs])
 
 
 def test_unknown_model_name():
