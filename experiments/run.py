@@ -8,9 +8,9 @@
 either may end in `:ARG` (a variant such as `tiny`). `--config.FIELD=VALUE` overrides any field.
 Rerunning the same command on the same workdir resumes from the latest checkpoint; SIGTERM or
 Ctrl-C saves a checkpoint first (exit status 143/130; docs/runs.md lists them all). A config's
-`task` picks what is trained (`gan_jax.config.TRAINERS`): a GAN (no task), an encoder for the generator of
-`--config.generator_workdir=W` (`mnist_cgan_encoder`, `celeba64_encoder`), a VAE or VAE/GAN
-(`mnist_vae`, `mnist_vaegan`, `faces_vae`, `faces_vaegan`) or a progressive-growing GAN
+`task` picks what is trained (`gan_jax.config.TRAINERS`): a GAN (no task), an encoder for the
+generator of `--config.generator_workdir=W` (`mnist_cgan_encoder`, `celeba64_encoder`), a VAE or
+VAE/GAN (`mnist_vae`, `mnist_vaegan`, `faces_vae`, `faces_vaegan`) or a progressive-growing GAN
 (`progan_anime64`).
 
 Multi-host (one process per host or GPU, same command on each; see launch/ and

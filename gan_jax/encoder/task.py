@@ -32,12 +32,12 @@ from flax import struct
 from gan_jax import pictures
 from gan_jax.config import base_config
 from gan_jax.core.optim import make_optimizer
+from gan_jax.core.sampling import latent_sampler
 from gan_jax.core.state import param_count
 from gan_jax.data import make_source
 from gan_jax.data.preprocess import to_model_range
 from gan_jax.encoder.config import TASK, validate
 from gan_jax.errors import CheckpointError, ConfigError, DataError, TrainingDiverged
-from gan_jax.core.sampling import latent_sampler
 from gan_jax.models import encoder as model_lib
 from gan_jax.platform.files import write_json_atomic
 from gan_jax.runs import loading as generator_lib

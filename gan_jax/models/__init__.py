@@ -8,17 +8,17 @@ always float32; `model.dtype` only sets the computation dtype (mixed precision).
 Config fields (`model.*`): name ('mlp' | 'dcgan' | the walkthrough networks 'digits_mnist',
 'digits_celeba' (`digits.py`), 'ocaml_dcgan' (`ocaml_dcgan.py`), 'keras_dcgan'
 (`keras_dcgan.py`), 'faces' (`faces.py`); docs/walkthroughs.md; 'progan' (`progan.py`, trained
-by `gan_jax.progan`)), pack (PacGAN: D judges packs of m samples, `packing.py`), latent_dim, g_width, d_width, num_layers
-(MLP hidden layers, default 1), activation (MLP: 'leaky_relu' | 'relu'), output (MLP: 'tanh' |
-'linear'), num_classes (0 = unconditional), dtype ('float32' | 'bfloat16'), upsample (DCGAN G's
-stride-2 transposed convs: 'subpixel' | 'transpose', same function and parameters, see
-`subpixel.py`), conv_grads (how DCGAN's strided convs are differentiated: 'adjoint' |
-'autodiff', same gradients, see `adjoint_conv.py`), and the discriminator stabilizers of
-the `stabilizers` block: d_spectral_norm, d_dropout, d_batchnorm (see `regularized.py`).
-The walkthrough options (`heads.py`): latent_prior ('normal' | 'uniform', every generator),
-output ('tanh' | 'sigmoid' | 'linear': MLP and walkthrough networks) with data_range ('auto' |
-'-1,1' | '0,1'), init, g_dropout, dropout_kind, d_pool and upsample 'nearest' | 'bilinear'
-(keras_dcgan).
+by `gan_jax.progan`)), pack (PacGAN: D judges packs of m samples, `packing.py`), latent_dim,
+g_width, d_width, num_layers (MLP hidden layers, default 1), activation (MLP: 'leaky_relu' |
+'relu'), output (MLP: 'tanh' | 'linear'), num_classes (0 = unconditional), dtype ('float32' |
+'bfloat16'), upsample (DCGAN G's stride-2 transposed convs: 'subpixel' | 'transpose', same
+function and parameters, see `subpixel.py`), conv_grads (how DCGAN's strided convs are
+differentiated: 'adjoint' | 'autodiff', same gradients, see `adjoint_conv.py`), and the
+discriminator stabilizers of the `stabilizers` block: d_spectral_norm, d_dropout, d_batchnorm
+(see `regularized.py`). The walkthrough options (`heads.py`): latent_prior ('normal' |
+'uniform', every generator), output ('tanh' | 'sigmoid' | 'linear': MLP and walkthrough
+networks) with data_range ('auto' | '-1,1' | '0,1'), init, g_dropout, dropout_kind, d_pool and
+upsample 'nearest' | 'bilinear' (keras_dcgan).
 """
 
 from collections.abc import Callable, Sequence
