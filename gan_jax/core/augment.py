@@ -24,17 +24,15 @@ key (R1 sees the transformed reals D was trained on, differentiated through T to
 as in the paper's StyleGAN2 code). G's step uses `augment_key(k, FAKE)` and `augment_key(k,
 REAL)` of its own key. Augmentation is for images (B, H, W, C) only.
 
-The policy reaches the train step on the discriminator: `attach` wraps D in `Augmented`, which
-computes exactly D (same parameters, shared scope) and only carries the policy; the step's
-pieces (`gan_jax.core.updates`) apply T where the rule above says.
+The policy reaches the train step as `GANSpec.augment` (`validate` turns the config's
+`augment` block into it); the step's pieces (`gan_jax.core.updates`) apply T where the rule
+above says.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -150,41 +148,15 @@ def diff_augment(
     return x
 
 
-class Augmented(nn.Module):
-    """`base` unchanged (shared scope: same parameters and outputs), carrying the DiffAugment
-    `policy` that the train step applies to what D sees."""
-
-    base: nn.Module
-    policy: tuple[str, ...]
-
-    def setup(self) -> None:
-        nn.share_scope(self, self.base)
-
-    def __call__(self, x: jax.Array, labels: Any = None, train: bool = True):
-        return self.base(x, labels, train=train)
-
-
-def attach(
-    discriminator: nn.Module, config: ml_collections.ConfigDict | None, data_shape: Sequence[int]
-) -> nn.Module:
-    """D wrapped in `Augmented` when `config.policy` is set (D itself otherwise); ConfigError for
-    unknown ops or non-image data."""
+def validate(
+    config: ml_collections.ConfigDict | None, data_shape: Sequence[int]
+) -> tuple[str, ...]:
+    """The ops of `config.policy` (() when off), for `GANSpec.augment`; ConfigError for unknown
+    ops or non-image data."""
     policy = parse_policy(config.get("policy", "") if config is not None else "")
-    if not policy:
-        return discriminator
-    if len(tuple(data_shape)) != 3:
+    if policy and len(tuple(data_shape)) != 3:
         raise ConfigError(
             f"config.augment.policy={','.join(policy)!r} needs images (H, W, C), but the data "
             f"has shape {tuple(data_shape)}; set --config.augment.policy=''"
         )
-    return Augmented(discriminator, policy)
-
-
-def policy_of(discriminator: Any) -> tuple[str, ...]:
-    """The DiffAugment policy a discriminator carries (() when none)."""
-    return discriminator.policy if isinstance(discriminator, Augmented) else ()
-
-
-def unwrap(discriminator: Any) -> Any:
-    """The discriminator without its `Augmented` carrier."""
-    return discriminator.base if isinstance(discriminator, Augmented) else discriminator
+    return policy

@@ -60,7 +60,8 @@ class GANSpec:
     `adaptive_l2` (the config's `stabilizers` block when its `adaptive_l2` is on, else None;
     read for its `l2_*` band fields) enables the adaptive L2 penalty on D; `regularizer`
     ('none' | 'r1' | 'gp') with `reg_scale` (the weight, already multiplied by the interval) and
-    `reg_interval` adds a gradient penalty to D's loss.
+    `reg_interval` adds a gradient penalty to D's loss. `augment` holds the DiffAugment ops
+    applied to everything D sees (`gan_jax.core.augment`; () = off).
     """
 
     generator: nn.Module
@@ -75,6 +76,7 @@ class GANSpec:
     ema_decay: float = 0.0
     skip_margin: float = 0.0
     skip_rule: str = "either"
+    augment: tuple[str, ...] = ()
     adaptive_l2: ml_collections.ConfigDict | None = None
     regularizer: str = "none"
     reg_scale: float = 0.0

@@ -70,9 +70,9 @@ def augmented(
     spec: GANSpec, axis: DeviceAxis, x: jax.Array, key: jax.Array, stream: int
 ) -> jax.Array:
     """What D sees of `x`: DiffAugment's T(x) with the key of `stream` (`augment.REAL` or
-    `augment.FAKE`) when D carries a policy (`gan_jax.core.augment`), else `x` itself. The
-    per-image draws are made for the global batch and sliced per device."""
-    policy = augment.policy_of(spec.discriminator)
+    `augment.FAKE`) when `spec.augment` names a policy (`gan_jax.core.augment`), else `x`
+    itself. The per-image draws are made for the global batch and sliced per device."""
+    policy = spec.augment
     if not policy:
         return x
     uniform = lambda k, n: axis.per_example(jax.random.uniform, k, n)  # noqa: E731
@@ -123,7 +123,7 @@ def d_penalty(
     pack of m samples and GP mixes each pack with one weight.
     """
     eps_key, drop_key = jax.random.split(key)
-    pack = pack_of(augment.unwrap(spec.discriminator))
+    pack = pack_of(spec.discriminator)
     sample_shape = x.shape[1:]
 
     def d_fn(packs: jax.Array) -> jax.Array:
@@ -178,7 +178,7 @@ def d_loss(
     if spec.adaptive_l2 is not None:
         total = total + state.d_l2_weight * l2_of_weights(d_params)
     if spec.regularizer != "none":
-        aug_key = penalty_key if augment.policy_of(D) else None
+        aug_key = penalty_key if spec.augment else None
         reg = d_penalty(
             spec, axis, d_params, stats, x, fake, labels, penalty_key, state.step, aug_key
         )
@@ -324,7 +324,7 @@ def g_update(
     drop_key = axis.device_key(drop_key)
     z = axis.per_example(latent_sampler(spec.generator), z_key, x.shape[0], spec.latent_dim)
 
-    aug_key = key if augment.policy_of(spec.discriminator) else None
+    aug_key = key if spec.augment else None
 
     def loss_fn(g_params: Params) -> tuple[jax.Array, Params]:
         return g_loss(spec, axis, g_params, state, g_stats, z, x, labels, drop_key, aug_key)

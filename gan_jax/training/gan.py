@@ -79,7 +79,6 @@ def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -
     """Networks, loss, optimizers and stabilizers for `config` on data of shape `data_shape`."""
     st = config.stabilizers
     generator, discriminator = models.build(config.model, data_shape, st)
-    discriminator = augment.attach(discriminator, config.augment, data_shape)
     options = {k: v for k, v in config.loss_options.to_dict().items() if v is not None}
     loss = losses.get(config.loss, **options)
     stabilizers.validate(st, config.loss, loss.logistic)
@@ -97,6 +96,7 @@ def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -
         ema_decay=st.ema_decay,
         skip_margin=st.skip_margin,
         skip_rule=st.skip_rule,
+        augment=augment.validate(config.augment, data_shape),
         adaptive_l2=st if st.adaptive_l2 else None,
         regularizer=st.regularizer,
         reg_scale=regularizers.penalty_scale(

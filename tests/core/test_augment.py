@@ -8,15 +8,16 @@ import ml_collections
 import numpy as np
 import optax
 import pytest
-from helpers import spec_state
+from helpers import spec_state, tiny_config
 
 from gan_jax import losses, models
 from gan_jax.config import base_config
-from gan_jax.core import augment
+from gan_jax.core import augment, updates
 from gan_jax.core.device_axis import DeviceAxis
-from gan_jax.core.step import GANSpec, make_train_step
+from gan_jax.core.step import GANSpec
 from gan_jax.core.updates import d_loss, g_loss
 from gan_jax.errors import ConfigError
+from gan_jax.training.gan import build_spec
 from gan_jax.training.parallel import Runner
 
 AXIS = DeviceAxis()
@@ -136,9 +137,9 @@ def _spec(policy=POLICY, loss="ralsgan", shape=(8, 8, 1)):
     model.name, model.latent_dim, model.g_width, model.d_width = "mlp", 4, 8, 8
     model.output = "tanh"
     g, d = models.build(model, shape)
-    d = augment.attach(d, ml_collections.ConfigDict({"policy": ",".join(policy)}), shape)
+    policy = augment.validate(ml_collections.ConfigDict({"policy": ",".join(policy)}), shape)
     tx = optax.sgd(0.1)
-    return GANSpec(g, d, losses.get(loss), tx, tx, latent_dim=4)
+    return GANSpec(g, d, losses.get(loss), tx, tx, latent_dim=4, augment=policy)
 
 
 def test_d_and_g_see_the_documented_transforms():
@@ -169,21 +170,16 @@ def test_d_and_g_see_the_documented_transforms():
     np.testing.assert_allclose(float(value), float(expected), rtol=1e-6)
 
 
-def test_empty_policy_is_the_plain_step_bit_for_bit():
-    shape = (8, 8, 1)
+def test_empty_policy_is_the_identity_and_the_config_reaches_the_spec():
     plain = _spec(policy=())
-    assert not isinstance(plain.discriminator, augment.Augmented)
-    carried = _spec()
-    carried = GANSpec(
-        **{**plain.__dict__, "discriminator": augment.Augmented(plain.discriminator, ())}
-    )
-    batch = {"x": jnp.asarray(_images(4, 8, 1))}
-    outs = [
-        jax.jit(make_train_step(s))(spec_state(s, shape), batch, jax.random.PRNGKey(0))
-        for s in (plain, carried)
-    ]
-    for a, b in zip(jax.tree.leaves(outs[0]), jax.tree.leaves(outs[1]), strict=True):
-        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    x = jnp.asarray(_images(4, 8, 1))
+    assert updates.augmented(plain, AXIS, x, jax.random.PRNGKey(0), augment.REAL) is x
+    on = updates.augmented(_spec(), AXIS, x, jax.random.PRNGKey(0), augment.REAL)
+    assert not np.array_equal(np.asarray(on), np.asarray(x))
+    config = tiny_config("mnist_dcgan")
+    assert build_spec(config, (28, 28, 1)).augment == ()
+    config.augment.policy = "color,cutout"
+    assert build_spec(config, (28, 28, 1)).augment == augment.parse_policy("color,cutout") != ()
 
 
 @pytest.mark.skipif(jax.device_count() < 2, reason="needs 2 (fake) CPU devices")
@@ -207,6 +203,5 @@ def test_pmap_matches_one_device_with_augmentation():
 def test_bad_policies_are_config_errors():
     with pytest.raises(ConfigError, match="unknown op 'blur'"):
         augment.parse_policy("color,blur")
-    d = _spec(policy=()).discriminator
     with pytest.raises(ConfigError, match="needs images"):
-        augment.attach(d, ml_collections.ConfigDict({"policy": "color"}), (2,))
+        augment.validate(ml_collections.ConfigDict({"policy": "color"}), (2,))
