@@ -7,8 +7,10 @@
 `--sweep 'loss=bce,wgan[stabilizers.regularizer=gp;stabilizers.d_batchnorm=False]'`.
 `--config.x=y` flags apply to every run. Rerunning skips finished runs and resumes interrupted
 ones. Writes
-WORKDIR/results.csv, results.md, results.png and prints the table; WORKDIR/ablation.json records
-the first invocation's command, date, code version and machine.
+WORKDIR/results.csv, results.md, results.png and prints the table; runs with periodic evaluations
+(`config.evals.every`) also get WORKDIR/curves.png and curves.md, each metric over the step per
+sweep value (`gan_jax.tools.curves`). WORKDIR/ablation.json records the first invocation's
+command, date, code version and machine.
 
 `--collect_only` trains nothing and tabulates the runs that have finished (a stopped ablation).
 `--results_page=docs/results.md --results_section=NAME` also writes the table into that page's
@@ -27,7 +29,7 @@ from absl import app, flags
 
 from experiments.cli import fail, resolve_config_path
 from gan_jax.errors import UserError
-from gan_jax.tools import ablation, results
+from gan_jax.tools import ablation, curves, results
 
 _CONFIG = flags.DEFINE_string("config", None, "Config name or path, optionally with :ARG.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Ablation directory (one sub-workdir per run).")
@@ -90,10 +92,20 @@ def main(argv: list[str], overrides: list[str]) -> None:
         fields = [field for field, _ in sweeps]
         metrics = ablation.choose_metrics(rows, _METRICS.value)
         table = ablation.write_results(workdir, rows, fields, metrics)
+        curve_text = curves.write_curves(workdir, runs, fields, metrics)
         if _PAGE.value:
             title = _TITLE.value or f"{_CONFIG.value}: {', '.join(fields)}"
+            image = results.copy_chart(workdir, _PAGE.value, _SECTION.value) if curve_text else ""
             text = results.ablation_section(
-                workdir, rows, fields, metrics, title, _PUBLISHED.value, labels
+                workdir,
+                rows,
+                fields,
+                metrics,
+                title,
+                _PUBLISHED.value,
+                labels,
+                curves=curve_text,
+                image=image,
             )
             results.write_section(_PAGE.value, _SECTION.value, text)
             print(f"wrote section {_SECTION.value!r} of {_PAGE.value}")

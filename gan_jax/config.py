@@ -114,6 +114,7 @@ ADDED = {
     "model.dropout_kind": "element",
     "model.d_pool": "stride",
     "train.n_gen": 1,
+    "data.limit": 0,
 }
 
 
@@ -189,6 +190,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.data.crop = 0  # central square to crop before resizing (0 = the largest square)
     c.data.channels = 0  # 0 = keep the source's channels; 1 or 3 converts
     c.data.tfds_data_dir = ""  # "" = TFDS's default (~/tensorflow_datasets or $TFDS_DATA_DIR)
+    c.data.limit = 0  # train on this many images of the dataset (a fixed draw; 0 = all)
     c.data.batch_size = 64  # the global batch, split over processes and devices
     # folder: sources — class labels from top-level subfolder names: auto (when every image is
     # in one of >= 2 subfolders) | subfolders | none ('none' also drops npz/TFDS labels).

@@ -54,13 +54,16 @@ Uniform = Callable[..., jax.Array]
 
 
 def parse_policy(text: str) -> tuple[str, ...]:
-    """'color,translation' -> ('color', 'translation'); '' -> (). ConfigError on unknown names."""
-    names = tuple(p.strip() for p in (text or "").split(",") if p.strip())
+    """'color,translation' -> ('color', 'translation'); '' or 'none' -> (). The ops may also be
+    joined by '+' ('color+translation'), which an ablation's comma-separated `--sweep` values can
+    hold. ConfigError on unknown names."""
+    text = "" if (text or "").strip() == "none" else (text or "")
+    names = tuple(p.strip() for p in text.replace("+", ",").split(",") if p.strip())
     for name in names:
         if name not in POLICIES:
             raise ConfigError(
                 f"config.augment.policy has unknown op {name!r}; use a comma-separated subset "
-                f"of: {','.join(POLICIES)} (or '' for none)"
+                f"of: {','.join(POLICIES)} (or '' / 'none' for none)"
             )
     return names
 

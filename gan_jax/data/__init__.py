@@ -9,8 +9,9 @@
 
 Every source gives `batch(step, batch_size, seed)` as a pure function of its arguments — this
 process's slice of the global batch — which is what makes resumed runs continue the exact data
-stream, and `examples(n)` for pictures. `gan_jax.data.prefetch.device_batches` feeds the train
-loop from it.
+stream, and `examples(n)` for pictures. `limit(source, n)` keeps a fixed draw of n examples for
+limited-data training (`config.data.limit`, `gan_jax.data.subset`).
+`gan_jax.data.prefetch.device_batches` feeds the train loop from it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from gan_jax.data import mixtures
 from gan_jax.data.arrays import ArraySource, ImageArrays, load_npz
 from gan_jax.data.indexed import Batch, step_batches
 from gan_jax.data.preprocess import convert_channels, crop_and_resize
+from gan_jax.data.subset import limit as limit  # training on a fixed subset: data.limit
 from gan_jax.errors import ConfigError, DataError
 
 
@@ -108,7 +110,7 @@ def validate(data: ml_collections.ConfigDict) -> None:
     choice(data.channels, (0, 1, 3), "data.channels")
     choice(data.labels, LABEL_MODES, "data.labels")
     choice(data.dtype, ("float32", "bfloat16"), "data.dtype")
-    for field in ("image_size", "crop", "prefetch", "workers", "cache_mb"):
+    for field in ("image_size", "crop", "prefetch", "workers", "cache_mb", "limit"):
         non_negative(data[field], f"data.{field}")
 
 

@@ -126,7 +126,7 @@ class ProGANTask(loop.Task):
     def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
         validate(config)
         self.config = config
-        self.source = data_lib.make_source(config.data)
+        self.source = data_lib.limit(data_lib.make_source(config.data), config.data.get("limit", 0))
         self.data_shape = tuple(self.source.data_shape)
         self.generator, self.discriminator = model_lib.build(config.model, self.data_shape)
         options = {k: v for k, v in config.loss_options.to_dict().items() if v is not None}

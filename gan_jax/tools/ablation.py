@@ -29,6 +29,7 @@ from gan_jax.platform.files import write_json_atomic
 
 STATUS_FILE = "status.json"
 DEFAULT_2D_METRICS = ("modes", "hq_fraction", "reverse_kl")
+DEFAULT_EVAL_METRICS = ("fid", "kid", "precision", "recall", "class_accuracy")
 DEFAULT_METRICS = ("d_loss", "g_loss", "d_real", "d_fake")
 
 
@@ -184,7 +185,12 @@ def choose_metrics(rows: list[dict], requested: Sequence[str] | None) -> list[st
     if requested:
         return list(requested)
     present = {k for r in rows for k in r}
-    defaults = DEFAULT_2D_METRICS if "modes" in present else DEFAULT_METRICS
+    if "modes" in present:
+        defaults = DEFAULT_2D_METRICS
+    elif present & set(DEFAULT_EVAL_METRICS):  # runs that evaluated: their quality metrics
+        defaults = DEFAULT_EVAL_METRICS
+    else:
+        defaults = DEFAULT_METRICS
     return [m for m in defaults if m in present]
 
 

@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 from collections.abc import Sequence
 
@@ -125,9 +126,17 @@ def finished_date(workdir: str) -> str:
     return stamp.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def shareable(command: str) -> str:
+    """`command` as a page shows it: the machine's own paths cut to what a reader replaces —
+    data files `npz:/any/dir/mnist.npz` -> `npz:PATH/mnist.npz` (likewise `folder:`), absolute
+    workdirs `--workdir=/any/dir/abl` -> `--workdir=runs/abl`."""
+    command = re.sub(r"\b(npz|folder):(?:~|/)\S*/([^/\s'\"]+)", r"\1:PATH/\2", command)
+    return re.sub(r"--workdir=(['\"]?)/\S*/([^/\s'\"]+)", r"--workdir=\1runs/\2", command)
+
+
 def provenance_lines(record: dict, finished: str) -> str:
-    """The Markdown block stating how a section's numbers were made."""
-    command = record.get("command", "unknown (no ablation.json)")
+    """The Markdown block stating how a section's numbers were made (paths: `shareable`)."""
+    command = shareable(record.get("command", "unknown (no ablation.json)"))
     return (
         "```bash\n"
         f"{command}\n"
@@ -208,6 +217,17 @@ def write_section(page: str, name: str, text: str) -> None:
     os.replace(tmp, page)
 
 
+def copy_chart(workdir: str, page: str, section: str) -> str:
+    """Copy WORKDIR/curves.png beside `page` as `results_SECTION.png` (atomically); return the
+    path relative to the page, for the section's image link."""
+    name = f"results_{section}.png"
+    target = os.path.join(os.path.dirname(os.path.abspath(page)), name)
+    tmp = target + ".tmp"
+    shutil.copyfile(os.path.join(workdir, "curves.png"), tmp)
+    os.replace(tmp, target)
+    return name
+
+
 def section_text(
     title: str, record: dict, finished: str, table: str, notes: Sequence[str] = ()
 ) -> str:
@@ -262,9 +282,13 @@ def ablation_section(
     published: str = "",
     labels: dict[str, str] | None = None,
     record: dict | None = None,
+    curves: str = "",
+    image: str = "",
 ) -> str:
     """The page section for an ablation: provenance and its table — beside `PUBLISHED[published]`
-    when given (one sweep field), else the ablation's own mean ± std table."""
+    when given (one sweep field), else the ablation's own mean ± std table — then, when the
+    runs logged evaluations, their curves (`image`, a path relative to the page, and the
+    `curves` table of `gan_jax.tools.curves`)."""
     from gan_jax.tools import ablation
 
     record = record if record is not None else read_provenance(workdir)
@@ -282,4 +306,54 @@ def ablation_section(
         table += f"\nPublished: {PUBLISHED_SOURCE}.\n"
     else:
         table = ablation.markdown_table(ablation.summarize(rows, fields, metrics), fields, metrics)
-    return section_text(title, record, finished_date(workdir), table)
+    notes = []
+    if curves:
+        shown = f"![evaluation curves]({image})\n\n" if image else ""
+        notes.append(f"Evaluations during training (mean ± std over seeds):\n\n{shown}{curves}")
+    return section_text(title, record, finished_date(workdir), table, notes)
+
+
+# What an evaluation section says about the run it scored (from the run's config.json).
+RUN_FIELDS = (
+    "data.source",
+    "data.limit",
+    "data.batch_size",
+    "model.name",
+    "model.num_classes",
+    "model.g_width",
+    "model.d_width",
+    "loss",
+    "augment.policy",
+    "train.num_steps",
+    "seed",
+)
+
+
+def _field(config: dict, path: str) -> object:
+    node: object = config
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def evaluation_section(title: str, command: str, result: dict, config: dict, code_dir: str) -> str:
+    """A page section for one evaluated checkpoint (`experiments.evaluate --results_page`): the
+    command, date, code version and machine, the run's main config fields (its config.json)
+    and the metrics."""
+    date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    provenance = (
+        f"```bash\n{shareable(command)}\n```\n\n- evaluated: {date}\n"
+        f"- code version: `{_git_version(code_dir)}`\n- machine: {machine()}\n"
+    )
+    fields = [(f, _field(config, f)) for f in RUN_FIELDS]
+    run = ", ".join(f"`{f}={v}`" for f, v in fields if v not in (None, "", 0) or f == "seed")
+    about = (
+        f"Step {result['step']}, {result['num_samples']} generated samples, features: "
+        f"{result['features']}. The run (its config.json): {run}.\n"
+    )
+    skip = ("step", "features", "num_samples")
+    rows = [f"| {k} | {v:.4g} |" for k, v in result.items() if k not in skip]
+    table = "\n".join(["| metric | value |", "|---|---|", *rows]) + "\n"
+    return "\n".join([f"### {title}\n", provenance, about, table])

@@ -154,7 +154,9 @@ class GANTask(loop.Task):
     def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
         validate(config)
         self.config = config
-        self.source = data_lib.make_source(config.data)
+        # Training reads `data.limit` images (all when 0); evaluation reads the whole dataset.
+        full = data_lib.make_source(config.data)
+        self.source = data_lib.limit(full, config.data.get("limit", 0))
         _check_labels(config, self.source)
         self.spec = build_spec(config, self.source.data_shape)
         if self.spec.loss.logistic:  # BCE losses: guide lines at log 2 and 2 log 2
@@ -165,7 +167,7 @@ class GANTask(loop.Task):
         # A missing feature network stops the run here, before anything is written.
         self.evals = (
             EvalHook(
-                Evaluator(config, self.source, self.spec.generator, self.spec.num_classes),
+                Evaluator(config, full, self.spec.generator, self.spec.num_classes),
                 config.evals,
                 workdir,
             )

@@ -82,7 +82,7 @@ class VAETask(loop.Task):
         vae_config.validate(config)
         self.config = config
         self._workdir = os.path.abspath(workdir)
-        self.source = data_lib.make_source(config.data)
+        self.source = data_lib.limit(data_lib.make_source(config.data), config.data.get("limit", 0))
         self.data_shape = tuple(self.source.data_shape)
         self.spec = build_spec(config, self.data_shape)
         step = make_vae_step(self.spec)

@@ -205,3 +205,9 @@ def test_bad_policies_are_config_errors():
         augment.parse_policy("color,blur")
     with pytest.raises(ConfigError, match="needs images"):
         augment.validate(ml_collections.ConfigDict({"policy": "color"}), (2,))
+
+
+def test_policy_spellings_for_ablation_sweeps():
+    assert augment.parse_policy("color+translation+cutout") == ("color", "translation", "cutout")
+    assert augment.parse_policy("none") == augment.parse_policy("") == ()
+    assert augment.parse_policy(" color , cutout ") == ("color", "cutout")

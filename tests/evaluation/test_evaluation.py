@@ -174,8 +174,18 @@ def test_evaluate_cli_json_and_errors(ring8_run, tmp_path):
     def run(*args):
         return run_module("experiments.evaluate", *args)
 
-    out = run(f"--workdir={workdir}", "--json")
+    page = tmp_path / "results.md"
+    page.write_text("kept\n")
+    section = ("--results_page", str(page), "--results_section=ring", "--results_title=Ring")
+    out = run(f"--workdir={workdir}", "--json", *section)
     assert out.returncode == 0, out.stderr[-2000:]
+    text = page.read_text()
+    assert text.startswith("kept\n\n<!-- results:ring -->\n### Ring\n")
+    assert f"python -m experiments.evaluate --workdir={workdir} --json" in text
+    assert "- evaluated: " in text and "- machine: " in text
+    assert "Step 2, 2500 generated samples, features: 2-D protocol." in text
+    assert "`data.source=ring8`" in text and "`seed=0`" in text
+    assert f"| modes | {metrics['modes']:.4g} |" in text
     assert "modes" in out.stdout.splitlines()[1]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["modes"] == metrics["modes"] and result["step"] == 2
@@ -183,6 +193,7 @@ def test_evaluate_cli_json_and_errors(ring8_run, tmp_path):
         ((f"--workdir={tmp_path}/nope",), "is not a folder"),
         ((f"--workdir={workdir}", "--step=7"), "has no checkpoint for step 7"),
         ((f"--workdir={workdir}", "--metrics=fid"), "2-D mixtures are scored by modes only"),
+        ((f"--workdir={workdir}", f"--results_page={page}"), "go together; give both"),
     ]:
         bad = run(*args)
         assert bad.returncode == 2, bad.stderr

@@ -135,3 +135,18 @@ def test_ablate_collect_only_writes_the_page_without_training(tmp_path):
     text = page.read_text()
     assert "| GAN | 1 | 12 ± 0 | 90.0 ± 0.0% |" in text
     assert "| PacGAN4 | 0 | – | – | – | 7.8 ± 0.1 |" in text
+
+
+def test_pages_show_commands_without_the_machines_paths():
+    from gan_jax.tools.results import provenance_lines, shareable
+
+    command = (
+        "python -m experiments.ablate --workdir=/home/me/runs/abl "
+        "--config.data.source=npz:/data/sets/mnist.npz --config.data.source=folder:~/faces"
+    )
+    assert shareable(command) == (
+        "python -m experiments.ablate --workdir=runs/abl "
+        "--config.data.source=npz:PATH/mnist.npz --config.data.source=folder:PATH/faces"
+    )
+    assert shareable("python -m x --workdir=runs/abl") == "python -m x --workdir=runs/abl"
+    assert "/home/me" not in provenance_lines({"command": command}, "today")
