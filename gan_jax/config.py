@@ -115,6 +115,9 @@ ADDED = {
     "model.d_pool": "stride",
     "train.n_gen": 1,
     "data.limit": 0,
+    "model.d_num_layers": 0,
+    "model.d_maxout": 0,
+    "model.g_batchnorm": False,
 }
 
 
@@ -154,6 +157,10 @@ def base_config() -> ml_collections.ConfigDict:
     c.model.g_width = 64
     c.model.d_width = 64
     c.model.num_layers = 1
+    # The MLP's PacGAN/VEEGAN 2-D switches (gan_jax.models.mlp); each is rejected on other models.
+    c.model.d_num_layers = 0  # D's hidden layers (0 = num_layers): the paper's D has 3, G 4
+    c.model.d_maxout = 0  # > 1: D's hidden layers are LinearMaxout with this many pieces; 0 = off
+    c.model.g_batchnorm = False  # G: hidden Dense (bias-free) -> BatchNorm -> activation
     c.model.activation = "leaky_relu"
     c.model.output = "tanh"
     c.model.num_classes = 0
@@ -172,7 +179,9 @@ def base_config() -> ml_collections.ConfigDict:
     # The range the networks see images in: auto (the output's: sigmoid -> 0,1, else -1,1) |
     # -1,1 | 0,1. Outside the networks images stay in [-1, 1] (gan_jax.data.preprocess).
     c.model.data_range = "auto"
-    c.model.init = "default"  # default (each network's own) | glorot_uniform | glorot_normal
+    # Weights of the MLP and keras_dcgan: default (each network's own) | glorot_uniform |
+    # glorot_normal | normal_0.02 (N(0, 0.02²), the DCGAN paper's; the PacGAN 2-D networks').
+    c.model.init = "default"
     c.model.g_dropout = 0.0  # dropout in G (keras_dcgan: after the projection)
     c.model.dropout_kind = "element"  # element | spatial (whole channels, SpatialDropout2D)
     c.model.d_pool = "stride"  # how keras_dcgan's D halves the size: stride | max (2x2 max-pool)

@@ -15,12 +15,17 @@ pieces and one logit; weights N(0, 0.02); the standard (non-saturating) GAN loss
 step: set `data.batch_size = 100·m`, as the sweep above does); 400 epochs over a fixed set of
 100,000 samples = 400,000 steps; 10 runs; 2,500 samples scored (VEEGAN protocol).
 
-What this config can express and what it changes (gan_jax's MLPs, see `gan_jax.models.mlp`):
-G and D share `num_layers` = 4 (the paper's D has 3); G has no BatchNorm; D uses ReLU instead of
-maxout; Flax's default (LeCun-normal) init; data is sampled fresh every step instead of from a
-fixed 100k set. `train.num_steps` is the paper's 400k (≈ 4.5 h per PacGAN4 run on this
-project's 2-core CPU); `grid25_pacgan:reduced` is the budget the reproduction in
-docs/results.md ran with (see `ring8_pacgan.reduced`).
+What this config sets and what still differs (gan_jax's MLP, see `gan_jax.models.mlp`): the
+networks are the paper's (`model.num_layers=4` with `g_batchnorm`, `d_num_layers=3` with
+`d_maxout=5`, `init='normal_0.02'`). Data is sampled fresh every step instead of drawn from a
+fixed 100k set; G makes a step's 100·m samples in one call, so its BatchNorm statistics are over
+100·m samples (the authors call G once per pack position, 100 samples each); the running
+statistics for sampling use DCGAN G's BatchNorm settings (momentum 0.9, ε 1e-5; the authors
+average with 0.95). `train.num_steps` is the paper's 400k (hours per PacGAN4 run on this
+project's 2-core CPU). Variants (see `ring8_pacgan`): `reduced` is the budget the reproduction in
+docs/results.md ran with (grid25's 3×256 ReLU networks, Adam 5e-4, 20k steps); `short` = the
+paper's networks and optimizer for 20k steps; `short_decay` = the paper's networks with
+`reduced`'s optimizer for 20k steps.
 """
 
 from experiments.configs.ring8_pacgan import VARIANTS, pacgan_config

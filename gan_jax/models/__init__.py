@@ -6,19 +6,20 @@ Both networks are plain `flax.linen` Modules called as
 always float32; `model.dtype` only sets the computation dtype (mixed precision).
 
 Config fields (`model.*`): name ('mlp' | 'dcgan' | the walkthrough networks 'digits_mnist',
-'digits_celeba' (`digits.py`), 'ocaml_dcgan' (`ocaml_dcgan.py`), 'keras_dcgan'
-(`keras_dcgan.py`), 'faces' (`faces.py`); docs/walkthroughs.md; 'progan' (`progan.py`, trained
-by `gan_jax.progan`)), pack (PacGAN: D judges packs of m samples, `packing.py`), latent_dim,
-g_width, d_width, num_layers (MLP hidden layers, default 1), activation (MLP: 'leaky_relu' |
-'relu'), output (MLP: 'tanh' | 'linear'), num_classes (0 = unconditional), dtype ('float32' |
-'bfloat16'), upsample (DCGAN G's stride-2 transposed convs: 'subpixel' | 'transpose', same
-function and parameters, see `subpixel.py`), conv_grads (how DCGAN's strided convs are
-differentiated: 'adjoint' | 'autodiff', same gradients, see `adjoint_conv.py`), and the
-discriminator stabilizers of the `stabilizers` block: d_spectral_norm, d_dropout, d_batchnorm
-(see `regularized.py`). The walkthrough options (`heads.py`): latent_prior ('normal' |
-'uniform', every generator), output ('tanh' | 'sigmoid' | 'linear': MLP and walkthrough
-networks) with data_range ('auto' | '-1,1' | '0,1'), init, g_dropout, dropout_kind, d_pool and
-upsample 'nearest' | 'bilinear' (keras_dcgan).
+'digits_celeba' (`digits.py`), 'ocaml_dcgan' (`ocaml_dcgan.py`), 'keras_dcgan' (`keras_dcgan.py`),
+'faces' (`faces.py`); docs/walkthroughs.md; 'progan' (`progan.py`, trained by `gan_jax.progan`)),
+pack (PacGAN: D judges packs of m samples, `packing.py`), latent_dim, g_width, d_width, num_layers
+(MLP hidden layers, default 1), d_num_layers (the MLP D's own, 0 = num_layers), d_maxout (MLP D:
+LinearMaxout pieces, 0 = off), g_batchnorm (MLP G: BatchNorm after each hidden Dense), activation
+(MLP: 'leaky_relu' | 'relu'), output (MLP: 'tanh' | 'linear'), num_classes (0 = unconditional),
+dtype ('float32' | 'bfloat16'), upsample (DCGAN G's stride-2 transposed convs: 'subpixel' |
+'transpose', same function and parameters, see `subpixel.py`), conv_grads (how DCGAN's strided convs
+are differentiated: 'adjoint' | 'autodiff', same gradients, see `adjoint_conv.py`), and the
+discriminator stabilizers of the `stabilizers` block: d_spectral_norm, d_dropout, d_batchnorm (see
+`regularized.py`). The walkthrough options (`heads.py`): latent_prior ('normal' | 'uniform', every
+generator), output ('tanh' | 'sigmoid' | 'linear': MLP and walkthrough networks) with data_range
+('auto' | '-1,1' | '0,1'), init (MLP and keras_dcgan: 'default' | 'glorot_uniform' | 'glorot_normal'
+| 'normal_0.02'), g_dropout, dropout_kind, d_pool and upsample 'nearest' | 'bilinear' (keras_dcgan).
 """
 
 from collections.abc import Callable, Sequence
@@ -100,6 +101,10 @@ def _build_mlp(
     config: ml_collections.ConfigDict, data_shape: tuple[int, ...], dtype: Any, opts: DOptions
 ):
     num_layers = _int(config, "num_layers", 1, default=1)
+    d_num_layers = _int(config, "d_num_layers", 0, default=0) or num_layers
+    d_maxout = _int(config, "d_maxout", 0, default=0)
+    if d_maxout == 1:
+        raise ConfigError("model.d_maxout=1 is a linear layer; use 0 (off) or >= 2 pieces")
     activation = _choice(config, "activation", "leaky_relu", mlp.ACTIVATIONS)
     head = _heads(config, "tanh")
     init = _choice(config, "init", "default", heads.INITS)
@@ -113,19 +118,35 @@ def _build_mlp(
         dtype=dtype,
         latent_prior=_prior(config),
         weight_init=init,
+        batchnorm=bool(config.get("g_batchnorm", False)),
         **head,
     )
     disc = mlp.MLPDiscriminator(
         _int(config, "d_width", 1),
-        num_layers=num_layers,
+        num_layers=d_num_layers,
         activation=activation,
         num_classes=num_classes,
         dtype=dtype,
         opts=opts,
         data_range=head["data_range"],
         weight_init=init,
+        maxout=d_maxout,
     )
     return gen, disc
+
+
+_MLP_ONLY = {"d_num_layers": 0, "d_maxout": 0, "g_batchnorm": False}  # field: its "off" value
+
+
+def _mlp_only(config: ml_collections.ConfigDict, name: str) -> None:
+    """ConfigError if an MLP-only switch is on for model `name`, which would silently ignore
+    it (a run would not have the network its config says)."""
+    for field, off in _MLP_ONLY.items():
+        if config.get(field, off) != off:
+            raise ConfigError(
+                f"model.{field} applies only to model.name='mlp', not {name!r}; "
+                f"set model.{field}={off}"
+            )
 
 
 def _image_shape(name: str, data_shape: tuple[int, ...], multiple: int, fixed: int = 0) -> None:
@@ -278,6 +299,8 @@ def build(
     _int(model_config, "latent_dim", 1)
     dtype = _DTYPES[_choice(model_config, "dtype", "float32", _DTYPES)]
     opts = d_options(stabilizers)
+    if name != "mlp":
+        _mlp_only(model_config, name)
     gen, disc = _BUILDERS[name](model_config, shape, dtype, opts)
     inner = lambda cfg, shp: _BUILDERS[name](cfg, shp, dtype, opts)[1]  # noqa: E731
     return gen, packing.pack_discriminator(disc, model_config, shape, inner)

@@ -135,8 +135,10 @@ class _Project(nn.Module):
         return jnp.einsum("bc,hwoc->bhwo", h[:, 0, 0, :], kernel)
 
 
-def _bn(train: bool, dtype: Any, name: str) -> nn.BatchNorm:
-    """BatchNorm with PyTorch defaults (momentum 0.1 there = 0.9 here, eps 1e-5)."""
+def batch_norm(train: bool, dtype: Any, name: str) -> nn.BatchNorm:
+    """BatchNorm with PyTorch defaults (momentum 0.1 there = 0.9 here, eps 1e-5) and the DCGAN
+    scale init; in training mode it normalises by the batch and updates the running statistics
+    (`batch_stats`), in eval mode it uses them. The MLP G's `batchnorm` uses it too."""
     return nn.BatchNorm(
         use_running_average=not train,
         momentum=0.9,
@@ -190,14 +192,14 @@ class DCGANGenerator(_GeneratorFields):
         onehot = label_onehot(labels, self.num_classes, z.shape[0], self.dtype)
         h = concat_label(z.astype(self.dtype), onehot)[:, None, None, :]
         h = _Project(self.width * 2**num_up, 4, self.dtype, name="project")(h)
-        h = nn.relu(_bn(train, self.dtype, name="project_bn")(h))
+        h = nn.relu(batch_norm(train, self.dtype, name="project_bn")(h))
         h = concat_label(h, onehot)
         pad = _torch_padding(4, 1)
         for i in range(num_up):
             features = self.width * 2 ** (num_up - 1 - i)
             up = _conv_t(features, 4, 2, pad, self.dtype, f"up{i}", self.upsample, self.conv_grads)
             h = up(h)
-            h = nn.relu(_bn(train, self.dtype, name=f"up{i}_bn")(h))
+            h = nn.relu(batch_norm(train, self.dtype, name=f"up{i}_bn")(h))
             h = concat_label(h, onehot)
         out = _conv_t(channels, 4, 2, pad, self.dtype, "to_image", self.upsample, self.conv_grads)
         return jnp.tanh(out(h)).astype(jnp.float32)
@@ -221,7 +223,7 @@ class DCGANDiscriminator(_DiscriminatorFields):
             conv = _conv(self.width * 2**i, 4, 2, pad, self.dtype, f"down{i}", conv_grads=grads)
             h = d_layer(conv, h, train, opts)
             if opts.batchnorm:
-                h = _bn(train, self.dtype, name=f"down{i}_bn")(h)
+                h = batch_norm(train, self.dtype, name=f"down{i}_bn")(h)
             h = concat_label(d_dropout(_lrelu(h), train, opts), onehot)
         logit = d_layer(_conv(1, 4, 1, "VALID", self.dtype, name="logit"), h, train, opts)
         return logit.reshape((batch,)).astype(jnp.float32)
@@ -244,14 +246,14 @@ class DCGAN28Generator(_GeneratorFields):
             param_dtype=jnp.float32,
             name="project",
         )(h)
-        h = _lrelu(_bn(train, self.dtype, name="project_bn")(h))
+        h = _lrelu(batch_norm(train, self.dtype, name="project_bn")(h))
         h = concat_label(h.reshape((batch, 7, 7, self.width * 4)), onehot)
         for i, (features, stride) in enumerate(((self.width * 2, 1), (self.width, 2))):
             up = _conv_t(
                 features, 5, stride, "SAME", self.dtype, f"up{i}", self.upsample, self.conv_grads
             )
             h = up(h)
-            h = _lrelu(_bn(train, self.dtype, name=f"up{i}_bn")(h))
+            h = _lrelu(batch_norm(train, self.dtype, name=f"up{i}_bn")(h))
             h = concat_label(h, onehot)
         out = _conv_t(
             channels, 5, 2, "SAME", self.dtype, "to_image", self.upsample, self.conv_grads
@@ -275,7 +277,7 @@ class DCGAN28Discriminator(_DiscriminatorFields):
         conv = _conv(self.width * 2, 5, 2, "SAME", self.dtype, "down1", conv_grads=grads)
         h = d_layer(conv, h, train, opts)
         if opts.batchnorm:
-            h = _bn(train, self.dtype, name="down1_bn")(h)
+            h = batch_norm(train, self.dtype, name="down1_bn")(h)
         h = d_dropout(_lrelu(h), train, opts)
         h = concat_label(h, onehot).reshape((batch, -1))
         dense = nn.Dense(

@@ -7,7 +7,8 @@ the config options the walkthroughs need and the DCGAN family does not have.
   (`gan_jax.data.preprocess`). So a sigmoid network sees exactly x/255, as in DIGITS and Keras.
 * Weight initialisers by name (`model.init`): Glorot (Glorot & Bengio 2010) uniform
   U(±sqrt(6 / (fan_in + fan_out))) (Keras' default) or normal N(0, 2 / (fan_in + fan_out))
-  (the MLP tutorial's `tf.random_normal`, not truncated).
+  (the MLP tutorial's `tf.random_normal`, not truncated), or `normal_0.02`: N(0, 0.02²), the
+  DCGAN paper's init (Radford et al. 2016), which the PacGAN/VEEGAN 2-D networks also use.
 * Up-sampling by resize + conv (`upsample` nearest | bilinear: Keras' UpSampling2D; Odena et al.
   2016, "Deconvolution and Checkerboard Artifacts"), 2x2 max-pooling, and element or spatial
   dropout (Tompson et al. 2015: whole feature maps, Keras' SpatialDropout2D).
@@ -30,7 +31,7 @@ OUTPUTS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "linear": lambda x: x,
 }
 LATENT_PRIORS = ("normal", "uniform")  # model.latent_prior: N(0, I) | U[-1, 1]^d
-INITS = ("default", "glorot_uniform", "glorot_normal")
+INITS = ("default", "glorot_uniform", "glorot_normal", "normal_0.02")
 UPSAMPLE = ("nearest", "bilinear")
 DROPOUT_KINDS = ("element", "spatial")
 D_POOL = ("stride", "max")
@@ -44,6 +45,8 @@ def initializer(name: str, default: Any) -> Any:
         return nn.initializers.glorot_uniform()
     if name == "glorot_normal":
         return nn.initializers.variance_scaling(1.0, "fan_avg", "normal")
+    if name == "normal_0.02":
+        return DCGAN_INIT
     if name != "default":
         raise ValueError(f"init must be one of {INITS}, got {name!r}")
     return default

@@ -1,15 +1,29 @@
 """Fully connected GAN networks (Goodfellow et al. 2014, "Generative Adversarial Nets").
 
 The generator maps z through `num_layers` hidden Dense layers to prod(data_shape) outputs and
-reshapes them; the discriminator flattens its input and returns one raw logit per example. No
-normalisation layers, so the same networks work for images and for low-dimensional toy data such
-as 2-D Gaussian mixtures (use `output='linear'` there, since the data is not in [-1, 1]).
-Conditional versions concatenate the one-hot label to the input and every hidden activation.
+reshapes them; the discriminator flattens its input, runs it through its own number of hidden
+layers and returns one raw logit per example. By default there are no normalisation layers, so
+the same networks work for images and for low-dimensional toy data such as 2-D Gaussian mixtures
+(use `output='linear'` there, since the data is not in [-1, 1]). Conditional versions concatenate
+the one-hot label to the input and every hidden activation.
 
 The MLP tutorial's GAN is this network with `num_layers=1`, width 256, ReLU, a sigmoid output
 (images in [0, 1]: D reads x/255, see `gan_jax.models.heads`), Glorot-normal weights
 (`init='glorot_normal'`), zero biases and z ~ U[-1, 1] (`latent_prior='uniform'`):
 `experiments/configs/mlp_tutorial.py`.
+
+The PacGAN/VEEGAN 2-D networks (Lin et al. 2018, Table 1; `experiments/configs/ring8_pacgan.py`)
+need three more switches:
+
+* G `batchnorm`: each hidden layer is a bias-free Dense -> BatchNorm -> activation (the authors'
+  Blocks MLP with `use_bias=False` and a BatchNormalization before the ReLU). The BN is DCGAN G's
+  (`dcgan.batch_norm`), so G's `batch_stats` flow through the train step and the samplers as
+  for DCGAN: batch statistics in training, running statistics in eval mode.
+* D `maxout` = k pieces (Goodfellow et al. 2013, "Maxout networks"; Blocks' LinearMaxout): each
+  hidden layer is Dense(width·k), reshaped to (B, width, k) and maxed over the k pieces, so the
+  pieces of unit j are the k consecutive Dense outputs j·k … j·k + k − 1. The max is the layer's
+  non-linearity: D's `activation` is not applied after it.
+* D's own `num_layers` (the paper's D has 3 hidden layers, G 4), set by `model.d_num_layers`.
 """
 
 import math
@@ -22,6 +36,7 @@ import jax.numpy as jnp
 
 from gan_jax.models import heads
 from gan_jax.models.conditioning import concat_label, label_onehot
+from gan_jax.models.dcgan import batch_norm
 from gan_jax.models.regularized import DOptions, d_dropout, d_layer
 
 
@@ -37,6 +52,13 @@ ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 OUTPUTS = heads.OUTPUTS
 
 
+def max_pieces(h: jax.Array, pieces: int) -> jax.Array:
+    """(B, width·pieces) -> (B, width): unit j is the max of columns j·pieces … j·pieces +
+    pieces − 1 (the grouping of Blocks' Maxout, which the PacGAN authors' D uses)."""
+    batch, features = h.shape
+    return jnp.max(h.reshape((batch, features // pieces, pieces)), axis=-1)
+
+
 class MLPGenerator(nn.Module):
     """z (B, latent) [+ labels (B,)] -> samples (B, *data_shape) in float32."""
 
@@ -50,10 +72,10 @@ class MLPGenerator(nn.Module):
     latent_prior: str = "normal"
     data_range: str = "-1,1"
     weight_init: str = "default"
+    batchnorm: bool = False  # hidden Dense (bias-free) -> BatchNorm -> activation
 
     @nn.compact
     def __call__(self, z: jax.Array, labels: jax.Array | None = None, train: bool = True):
-        del train  # no train-dependent layers; kept for a uniform model signature
         onehot = label_onehot(labels, self.num_classes, z.shape[0], self.dtype)
         act = ACTIVATIONS[self.activation]
         kernel_init = heads.initializer(self.weight_init, nn.initializers.lecun_normal())
@@ -61,12 +83,16 @@ class MLPGenerator(nn.Module):
         for i in range(self.num_layers):
             dense = nn.Dense(
                 self.width,
+                use_bias=not self.batchnorm,  # BN's shift replaces the bias
                 kernel_init=kernel_init,
                 dtype=self.dtype,
                 param_dtype=jnp.float32,
                 name=f"hidden{i}",
             )
-            h = concat_label(act(dense(h)), onehot)
+            h = dense(h)
+            if self.batchnorm:
+                h = batch_norm(train, self.dtype, name=f"hidden{i}_bn")(h)
+            h = concat_label(act(h), onehot)
         out = nn.Dense(
             math.prod(self.data_shape),
             kernel_init=kernel_init,
@@ -89,6 +115,7 @@ class MLPDiscriminator(nn.Module):
     opts: DOptions = DOptions()  # spectral norm and dropout apply; the MLP has no BatchNorm
     data_range: str = "-1,1"
     weight_init: str = "default"
+    maxout: int = 0  # > 0: hidden layers are LinearMaxout with this many pieces (no activation)
 
     @nn.compact
     def __call__(self, x: jax.Array, labels: jax.Array | None = None, train: bool = True):
@@ -98,16 +125,18 @@ class MLPDiscriminator(nn.Module):
         kernel_init = heads.initializer(self.weight_init, nn.initializers.lecun_normal())
         x = heads.discriminator_input(x.reshape((batch, -1)), self.data_range, dt)
         h = concat_label(x, onehot)
+        pieces = max(self.maxout, 1)
         for i in range(self.num_layers):
             dense = nn.Dense(
-                self.width,
+                self.width * pieces,
                 kernel_init=kernel_init,
                 dtype=dt,
                 param_dtype=jnp.float32,
                 name=f"hidden{i}",
             )
-            h = d_dropout(act(d_layer(dense, h, train, opts)), train, opts)
-            h = concat_label(h, onehot)
+            h = d_layer(dense, h, train, opts)
+            h = max_pieces(h, pieces) if self.maxout else act(h)
+            h = concat_label(d_dropout(h, train, opts), onehot)
         dense = nn.Dense(
             1, kernel_init=kernel_init, dtype=dt, param_dtype=jnp.float32, name="logit"
         )
