@@ -86,10 +86,14 @@ def write_curves(
     workdir: str, runs: Sequence[Any], fields: Sequence[str], metrics: Sequence[str]
 ) -> str:
     """Write WORKDIR/curves.png and curves.md when the runs logged evaluations; return the
-    markdown ('' when there is nothing to draw)."""
+    markdown ('' when there is nothing to draw). Only evaluation metrics (the keys of
+    `gan_jax.evaluation.registry`) are drawn: training losses, logged every few steps, are not
+    curves of an evaluation."""
+    from gan_jax.evaluation.registry import directions
     from gan_jax.pictures.grids import save_png
 
-    curves = read_curves(workdir, runs, metrics)
+    evaluated = directions()
+    curves = read_curves(workdir, runs, [m for m in metrics if m in evaluated])
     present = [m for m in metrics if any(m in by_metric for by_metric in curves.values())]
     if not present:
         return ""

@@ -130,8 +130,8 @@ def shareable(command: str) -> str:
     """`command` as a page shows it: the machine's own paths cut to what a reader replaces —
     data files `npz:/any/dir/mnist.npz` -> `npz:PATH/mnist.npz` (likewise `folder:`), absolute
     workdirs `--workdir=/any/dir/abl` -> `--workdir=runs/abl`."""
-    command = re.sub(r"\b(npz|folder):(?:~|/)\S*/([^/\s'\"]+)", r"\1:PATH/\2", command)
-    return re.sub(r"--workdir=(['\"]?)/\S*/([^/\s'\"]+)", r"--workdir=\1runs/\2", command)
+    command = re.sub(r"\b(npz|folder):(?:~|/)[^\s`]*/([^/\s'\"`]+)", r"\1:PATH/\2", command)
+    return re.sub(r"--workdir=(['\"]?)/\S*/([^/\s'\"`]+)", r"--workdir=\1runs/\2", command)
 
 
 def provenance_lines(record: dict, finished: str) -> str:
@@ -349,6 +349,7 @@ def evaluation_section(title: str, command: str, result: dict, config: dict, cod
     )
     fields = [(f, _field(config, f)) for f in RUN_FIELDS]
     run = ", ".join(f"`{f}={v}`" for f, v in fields if v not in (None, "", 0) or f == "seed")
+    run = shareable(run)
     about = (
         f"Step {result['step']}, {result['num_samples']} generated samples, features: "
         f"{result['features']}. The run (its config.json): {run}.\n"

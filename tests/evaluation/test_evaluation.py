@@ -181,10 +181,10 @@ def test_evaluate_cli_json_and_errors(ring8_run, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     text = page.read_text()
     assert text.startswith("kept\n\n<!-- results:ring -->\n### Ring\n")
-    assert f"python -m experiments.evaluate --workdir={workdir} --json" in text
+    assert f"python -m experiments.evaluate --workdir=runs/{workdir.name} --json" in text
     assert "- evaluated: " in text and "- machine: " in text
     assert "Step 2, 2500 generated samples, features: 2-D protocol." in text
-    assert "`data.source=ring8`" in text and "`seed=0`" in text
+    assert "`data.source=ring8`" in text and "`seed=0`" in text and str(workdir) not in text
     assert f"| modes | {metrics['modes']:.4g} |" in text
     assert "modes" in out.stdout.splitlines()[1]
     result = json.loads(out.stdout.strip().splitlines()[-1])

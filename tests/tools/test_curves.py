@@ -51,6 +51,14 @@ def test_curves_average_seeds_per_step(tmp_path):
     assert "| color+cutout | 500 | 2 | 7 ± 1.4 | 0.9 ± 0.071 |" in text
 
 
+def test_only_evaluation_metrics_are_drawn(tmp_path):
+    _write_runs(tmp_path, HISTORIES)
+    runs = ablation.plan([ablation.parse_sweep(SWEEP)], seeds=2)
+    text = curves.write_curves(str(tmp_path), runs, ["augment.policy"], ["d_loss", "fid"])
+    assert text.splitlines()[0] == "| augment.policy | step | seeds | fid |"
+    assert "| none | 100 |" not in text  # the training row of step 100 is not an evaluation
+
+
 def test_runs_without_evaluations_draw_nothing(tmp_path):
     _write_runs(tmp_path, {("none", 0): [{"step": 100, "d_loss": 0.5}]})
     runs = ablation.plan([ablation.parse_sweep("augment.policy=none")], seeds=1)

@@ -149,4 +149,7 @@ def test_pages_show_commands_without_the_machines_paths():
         "--config.data.source=npz:PATH/mnist.npz --config.data.source=folder:PATH/faces"
     )
     assert shareable("python -m x --workdir=runs/abl") == "python -m x --workdir=runs/abl"
+    assert shareable("`data.source=npz:/d/mnist.npz`, `seed=0`") == (
+        "`data.source=npz:PATH/mnist.npz`, `seed=0`"
+    )
     assert "/home/me" not in provenance_lines({"command": command}, "today")
