@@ -36,7 +36,7 @@ _FEATURES = flags.DEFINE_enum(
 _JSON = flags.DEFINE_bool("json", False, "Also print the results as one JSON object (last line).")
 _PAGE = flags.DEFINE_string("results_page", "", "Markdown page to write the results into.")
 _SECTION = flags.DEFINE_string("results_section", "", "Section name in --results_page.")
-_TITLE = flags.DEFINE_string("results_title", "", "Section heading (default: the workdir).")
+_TITLE = flags.DEFINE_string("results_title", "", "Section heading (default: the run's name).")
 flags.mark_flags_as_required(["workdir"])
 
 
@@ -57,7 +57,7 @@ def _write_section(run_dir: str, result: dict) -> None:
 
     command = " ".join(["python -m experiments.evaluate", *map(shlex.quote, sys.argv[1:])])
     text = results.evaluation_section(
-        _TITLE.value or run_dir,
+        _TITLE.value or f"`{os.path.basename(run_dir)}`",
         command,
         result,
         recorded_config(run_dir, result["step"]) or {},

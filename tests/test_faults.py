@@ -379,7 +379,7 @@ def test_8_evaluate_on_a_read_only_run_fails_before_scoring(run, capsys, monkeyp
 
     monkeypatch.setattr(evaluate, "check_writable", read_only)
     monkeypatch.setattr("gan_jax.evaluation.offline.evaluate_checkpoint", never)
-    for name in ("_STEP", "_METRICS", "_NUM", "_FEATURES", "_JSON"):
+    for name in ("_STEP", "_METRICS", "_NUM", "_FEATURES", "_JSON", "_PAGE", "_SECTION", "_TITLE"):
         monkeypatch.setattr(evaluate, name, types.SimpleNamespace(value=None))
     monkeypatch.setattr(evaluate, "_WORKDIR", types.SimpleNamespace(value=str(run)))
     line = one_error_line(capsys, 3, lambda: evaluate.main(["evaluate"]))

@@ -214,7 +214,9 @@ def _loop(
                 last = runner.host_metrics(metrics)
                 task.check_health(state, last)
                 watch.update(step, last)
-                writer.write_scalars(step, last)
+                # A copy: the writer is asynchronous, and `last` gains the picture and evaluation
+                # metrics below while its thread may still be reading it.
+                writer.write_scalars(step, dict(last))
                 history.append(step, last)
             if step % tc.sample_every == 0 or final:
                 sample_metrics = task.pictures(step, runner.host_state(state), writer)

@@ -112,7 +112,26 @@ def test_noisier_generator_scores_worse(digits_npz, fake_net):
     assert bad["kid"] > good["kid"]
 
 
-def test_training_with_evals_keeps_best_and_draws_pictures(tmp_path, digits_npz, fake_net):
+def test_training_with_evals_keeps_best_and_draws_pictures(
+    tmp_path, digits_npz, fake_net, monkeypatch
+):
+    from gan_jax.training import loop
+
+    handed = []  # (scalars given to the asynchronous writer, a copy taken at the call)
+    open_writer = loop._open_writer
+
+    def recording(*args):
+        writer, report = open_writer(*args)
+        write = writer.write_scalars
+
+        def write_scalars(step, scalars):
+            handed.append((scalars, dict(scalars)))
+            write(step, scalars)
+
+        writer.write_scalars = write_scalars
+        return writer, report
+
+    monkeypatch.setattr(loop, "_open_writer", recording)
     workdir = tmp_path / "run"
     config = tiny_config(
         "mnist_dcgan",
@@ -136,6 +155,8 @@ def test_training_with_evals_keeps_best_and_draws_pictures(tmp_path, digits_npz,
     assert gan_jax.load(str(workdir / "best")).step == best_step
     for name in ("loss_curves.png", "progress.gif", "eval/nearest_step_000004.png"):
         assert os.path.getsize(workdir / name) > 100, name
+    # The writer's thread may read a dict after the call: the loop must not change it later.
+    assert handed and all(given == copy for given, copy in handed)
 
 
 def test_history_drops_rows_past_the_resumed_step(tmp_path):
