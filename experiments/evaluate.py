@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -49,9 +51,6 @@ def table(result: dict) -> str:
 
 def _write_section(run_dir: str, result: dict) -> None:
     """The results in section --results_section of --results_page, with their provenance."""
-    import shlex
-    import sys
-
     from gan_jax.runs.run_files import recorded_config
     from gan_jax.tools import results
 

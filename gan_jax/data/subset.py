@@ -12,6 +12,8 @@ draw of 1,000 holds 85-120 of each digit).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from gan_jax.data.indexed import Batch, IndexedSource
@@ -50,7 +52,7 @@ class Subset(IndexedSource):
         return self.base.read(self.indices[np.asarray(indices)])
 
 
-def limit(source, size: int):
+def limit(source: Any, size: int) -> Any:
     """`source` itself when `size` is 0, else a `Subset` of `size` of its examples."""
     if not size:
         return source

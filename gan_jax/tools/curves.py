@@ -16,6 +16,8 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from gan_jax.platform.files import write_bytes_atomic
+
 Curves = dict[str, dict[str, dict[int, list[float]]]]  # label -> metric -> step -> seed values
 
 
@@ -98,9 +100,6 @@ def write_curves(
     if not present:
         return ""
     text = markdown(curves, ",".join(fields), present)
-    tmp = os.path.join(workdir, ".curves.md.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, os.path.join(workdir, "curves.md"))
+    write_bytes_atomic(text.encode(), os.path.join(workdir, "curves.md"))
     save_png(chart(curves, present), os.path.join(workdir, "curves.png"))
     return text

@@ -27,12 +27,11 @@ import json
 import os
 import platform
 import re
-import shutil
 import subprocess
 from collections.abc import Sequence
 
 from gan_jax.errors import UserError
-from gan_jax.platform.files import write_json_atomic
+from gan_jax.platform.files import write_bytes_atomic, write_json_atomic
 
 PROVENANCE_FILE = "ablation.json"
 
@@ -211,20 +210,15 @@ def write_section(page: str, name: str, text: str) -> None:
         content = head + block + tail
     else:
         content = content.rstrip("\n") + ("\n\n" if content else "") + block + "\n"
-    tmp = page + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(content)
-    os.replace(tmp, page)
+    write_bytes_atomic(content.encode(), page)
 
 
 def copy_chart(workdir: str, page: str, section: str) -> str:
     """Copy WORKDIR/curves.png beside `page` as `results_SECTION.png` (atomically); return the
     path relative to the page, for the section's image link."""
     name = f"results_{section}.png"
-    target = os.path.join(os.path.dirname(os.path.abspath(page)), name)
-    tmp = target + ".tmp"
-    shutil.copyfile(os.path.join(workdir, "curves.png"), tmp)
-    os.replace(tmp, target)
+    with open(os.path.join(workdir, "curves.png"), "rb") as f:
+        write_bytes_atomic(f.read(), os.path.join(os.path.dirname(os.path.abspath(page)), name))
     return name
 
 
