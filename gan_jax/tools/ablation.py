@@ -151,7 +151,8 @@ def collect(workdir: str, runs: Sequence[Run]) -> list[dict]:
     return rows
 
 
-def _mean_std(values: list[float]) -> tuple[float, float]:
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
     mean = sum(values) / len(values)
     if len(values) < 2:
         return mean, 0.0
@@ -176,7 +177,7 @@ def summarize(rows: list[dict], fields: Sequence[str], metrics: Sequence[str]) -
         for m in metrics:
             # metrics.json stores non-finite values (e.g. reverse KL with no HQ sample) as null.
             values = [float(r[m]) for r in done if r.get(m) is not None]
-            entry[m] = (*_mean_std(values), len(done) - len(values)) if values else None
+            entry[m] = (*mean_std(values), len(done) - len(values)) if values else None
         out.append(entry)
     return out
 

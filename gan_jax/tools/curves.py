@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gan_jax.platform.files import write_bytes_atomic
+from gan_jax.tools.ablation import mean_std
 
 Curves = dict[str, dict[str, dict[int, list[float]]]]  # label -> metric -> step -> seed values
 
@@ -49,11 +50,9 @@ def read_curves(workdir: str, runs: Sequence[Any], metrics: Sequence[str]) -> Cu
 
 
 def _mean_std(values: list[float]) -> str:
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return f"{mean:.4g}"
-    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
-    return f"{mean:.4g} ± {std:.2g}"
+    """`mean ± sample std` (the mean alone for one seed), with `ablation.mean_std`."""
+    mean, std = mean_std(values)
+    return f"{mean:.4g}" if len(values) < 2 else f"{mean:.4g} ± {std:.2g}"
 
 
 def markdown(curves: Curves, field: str, metrics: Sequence[str]) -> str:
