@@ -8,7 +8,7 @@
 either may end in `:ARG` (a variant such as `tiny`). `--config.FIELD=VALUE` overrides any field.
 Rerunning the same command on the same workdir resumes from the latest checkpoint; SIGTERM or
 Ctrl-C saves a checkpoint first (exit status 143/130; docs/runs.md lists them all). A config's
-`task` picks what is trained (`gan_jax.config.TRAINERS`): a GAN (no task), an encoder for the
+`task` picks what is trained (`gan_jax.tasks`): a GAN (no task), an encoder for the
 generator of `--config.generator_workdir=W` (`mnist_cgan_encoder`, `celeba64_encoder`), a VAE or
 VAE/GAN (`mnist_vae`, `mnist_vaegan`, `faces_vae`, `faces_vaegan`) or a progressive-growing GAN
 (`progan_anime64`).
@@ -21,7 +21,6 @@ elsewhere pass `--coordinator=HOST0:PORT --num_processes=N --process_id=I` (or
 
 from __future__ import annotations
 
-import importlib
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TF (data loading, TensorBoard) C++ chatter
@@ -32,7 +31,6 @@ from absl import flags, logging  # noqa: E402
 from ml_collections import config_flags  # noqa: E402
 
 from experiments.cli import exit_on_errors, fail, run_app  # noqa: E402
-from gan_jax.config import TRAINERS  # noqa: E402
 from gan_jax.errors import UserError  # noqa: E402
 from gan_jax.platform import distributed  # noqa: E402
 from gan_jax.platform.cache import cache_dir  # noqa: E402
@@ -81,13 +79,11 @@ def main(argv: list[str]) -> None:
 
     if _CACHE.value:
         jax.config.update("jax_compilation_cache_dir", _CACHE.value)
-    config = _CONFIG.value
-    task = config.get("task")
-    if task not in TRAINERS:
-        fail(f"unknown config.task {task!r}; choose one of: {sorted(filter(None, TRAINERS))}", 2)
-    module, function = TRAINERS[task].split(":")
-    train = getattr(importlib.import_module(module), function)
+    from gan_jax import tasks
 
+    config = _CONFIG.value
+    with exit_on_errors():  # an unknown config.task too
+        train = tasks.trainer(config.get("task"))
     with exit_on_errors():  # exit statuses: experiments/cli.py, docs/runs.md
         metrics = train(config, os.path.expanduser(_WORKDIR.value))
     logging.info("Final metrics: %s", metrics)

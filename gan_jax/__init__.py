@@ -15,9 +15,10 @@ itself), which `tests/test_layers.py` checks on every module:
   6. `runs`: the run folder on disk (checkpoints, run files, `gan_jax.load`)
   7. `evaluation`: the metric registry, the `Evaluator`, offline evaluation of a checkpoint
   8. `training`: the one training loop, device placement, monitors, history, best checkpoint
-  9. `encoder`, `latent`, `vae`, `progan`: tasks and tools built on trained generators, the
-     VAE/GAN and progressive-growing tasks
-  10. `tools`: ablations and benchmarks
+  9. `encoder`, `latent`, `vae`, `progan`: the encoder's, the VAE's and ProGAN's steps and
+     schemas, and the tools built on trained generators
+  10. `tasks`: the trainable tasks by name (GAN, encoder, VAE, ProGAN) on one task base
+  11. `tools`: ablations and benchmarks
 
 Importing `gan_jax` is light: nothing here imports TensorFlow (or even JAX). `gan_jax.load`
 (a trained generator for notebooks), `gan_jax.pictures` and `gan_jax.latent` are imported on

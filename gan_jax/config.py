@@ -18,18 +18,11 @@ from ml_collections import config_dict
 
 from gan_jax.errors import ConfigError
 
-ENCODER_TASK = "encoder"  # config.task of encoder runs (gan_jax.encoder); GAN configs have none
-VAE_TASK = "vae"  # config.task of VAE and VAE/GAN runs (gan_jax.vae); their schema: vae/config.py
-PROGAN_TASK = "progan"  # config.task of progressive-growing runs; their schema: progan/config.py
-# What `experiments.run` calls for each config.task (None = a GAN): "module:function", the
-# function taking (config, workdir) and returning the final metrics. Named, not imported, so
-# that this schema module stays at the bottom of the layers.
-TRAINERS = {
-    None: "gan_jax.training.gan:train_and_evaluate",
-    ENCODER_TASK: "gan_jax.encoder.task:train_encoder",  # DIGITS' encoder
-    VAE_TASK: "gan_jax.vae.task:train_vae",  # the Torch faces post
-    PROGAN_TASK: "gan_jax.progan.task:train_progan",  # Karras et al. 2018
-}
+# config.task of the built-in tasks other than the GAN (GAN configs have none); the tasks by
+# name are `gan_jax.tasks`.
+ENCODER_TASK = "encoder"  # encoder runs; their schema: encoder/config.py
+VAE_TASK = "vae"  # VAE and VAE/GAN runs; their schema: vae/config.py
+PROGAN_TASK = "progan"  # progressive-growing runs; their schema: progan/config.py
 
 
 def optimizer_config(
@@ -69,6 +62,9 @@ def stabilizers_config() -> ml_collections.ConfigDict:
             "regularizer": "none",  # none | r1 (weight = gamma) | gp (weight = lambda)
             "regularizer_weight": 10.0,
             "regularizer_interval": 1,  # > 1: lazy regularization (StyleGAN2)
+            "g_regularizer": "none",  # none | orthogonal (BigGAN; weight = beta): G's loss term
+            "g_regularizer_weight": 1e-4,
+            "g_regularizer_interval": 1,
             "skip_margin": 0.0,  # torch-faces margin-based update skipping (0 = off; seed: 0.3)
             "skip_rule": "either",  # either (the post's rule) | both (gan_jax <= 0.2)
             "adaptive_l2": False,  # adaptive L2 penalty on D driven by G's loss
@@ -118,6 +114,9 @@ ADDED = {
     "model.d_num_layers": 0,
     "model.d_maxout": 0,
     "model.g_batchnorm": False,
+    "stabilizers.g_regularizer": "none",
+    "stabilizers.g_regularizer_weight": 1e-4,
+    "stabilizers.g_regularizer_interval": 1,
 }
 
 

@@ -55,7 +55,7 @@ def cgan_run(tmp_path_factory, digits_npz):
     devices, so its checkpoint records a 2-device layout."""
     from helpers import tiny_config
 
-    from gan_jax.training.gan import train_and_evaluate
+    from gan_jax.tasks.gan import train_and_evaluate
 
     workdir = tmp_path_factory.mktemp("cgan_run")
     config = tiny_config("mnist_cgan", num_devices=2, **{"data.source": f"npz:{digits_npz}"})

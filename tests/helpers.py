@@ -10,11 +10,12 @@ import jax
 import numpy as np
 
 from gan_jax.config import base_config
+from gan_jax.core import terms
 from gan_jax.core.state import init_state
 from gan_jax.data import make_source
 from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.run_files import save_run_files
-from gan_jax.training.gan import build_spec, create_state
+from gan_jax.tasks.gan import build_spec, create_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -103,6 +104,13 @@ def write_checkpoint(name, workdir, data_dir, transform=None, **overrides):
     checkpointer.save(0, state)
     checkpointer.close()
     return config, spec, state
+
+
+def d_terms(name, scale, interval=1):
+    """`GANSpec.d_terms` of D regularizer `name` ('r1' | 'gp') whose factor in D's loss on the
+    steps it is due is `scale` (the config's weight times the interval, halved for R1)."""
+    weight = 2.0 * scale / interval if name == "r1" else scale / interval
+    return terms.make("d", name, weight, interval)
 
 
 def data_config(source, **kw):

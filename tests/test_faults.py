@@ -36,7 +36,7 @@ from gan_jax.errors import (
 from gan_jax.platform.lock import WorkdirLock
 from gan_jax.runs.restore import checkpoint_steps, read_subtrees
 from gan_jax.runs.run_files import CONFIG_HISTORY
-from gan_jax.training.gan import train_and_evaluate
+from gan_jax.tasks.gan import train_and_evaluate
 from gan_jax.training.health import DeadRunWatch
 from gan_jax.training.history import History
 

@@ -22,6 +22,7 @@ LAYERS = (
     ("evaluation",),
     ("training",),
     ("encoder", "latent", "progan", "vae"),
+    ("tasks",),
     ("tools",),
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
@@ -95,3 +96,83 @@ def test_the_checker_sees_an_upward_import():
     names = _imported(tree, "gan_jax.core.step")
     assert "gan_jax.training.loop" in names
     assert RANK[_layer("gan_jax.training.loop")] > RANK[_layer("gan_jax.core.step")]
+
+
+def _module_names() -> set[str]:
+    return {p[:-3].replace(os.sep, ".").removesuffix(".__init__") for p in _modules()}
+
+
+def _resolve(name: str, known: set[str]) -> str | None:
+    """The gan_jax module a dotted import name lies in (`gan_jax.core.spec.GANSpec` ->
+    `gan_jax.core.spec`), or None outside gan_jax."""
+    parts = name.split(".")
+    for cut in range(len(parts), 1, -1):
+        if ".".join(parts[:cut]) in known:
+            return ".".join(parts[:cut])
+    return None
+
+
+def _dependencies(tree: ast.AST, module: str, known: set[str]) -> set[str]:
+    """The gan_jax modules `module` needs loaded: for `from P import a`, the submodule `P.a`
+    when there is one (P's own names otherwise); for `import P.Q`, `P.Q`."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(_resolve(alias.name, known) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(module.split(".")[: -node.level] + ([base] if base else []))
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                out.add(sub if sub in known else _resolve(base, known))
+    return {m for m in out if m and m != module and m != "gan_jax"}
+
+
+def _import_graph() -> dict[str, set[str]]:
+    known = _module_names()
+    graph = {}
+    for path in _modules():
+        module = path[:-3].replace(os.sep, ".").removesuffix(".__init__")
+        with open(os.path.join(ROOT, path)) as f:
+            graph[module] = _dependencies(ast.parse(f.read(), path), module, known)
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    """One import cycle of `graph` (a path that returns to its start), or None."""
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt) :] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return None
+
+
+def test_no_module_import_cycle_of_any_kind():
+    """Within and across packages, counting `TYPE_CHECKING` and function-level imports: every
+    module of gan_jax can be read before the modules that import it (`gan_jax` itself, whose
+    `__getattr__` imports lazily, is left out)."""
+    cycle = _cycle(_import_graph())
+    assert cycle is None, " -> ".join(cycle)
+
+
+def test_the_cycle_finder_sees_a_type_checking_cycle():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycle(graph) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from x.y import Z\n")
+    assert _dependencies(tree, "gan_jax.m", {"gan_jax.m", "x.y"}) == {"x.y"}

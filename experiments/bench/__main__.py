@@ -52,8 +52,8 @@ def main(argv: list[str]) -> None:
         fail("--batch, --warmup and --pipeline_batches must be >= 0 and --steps >= 1", 2)
     import jax
 
+    from gan_jax.tasks.gan import validate
     from gan_jax.tools.bench_step import benchmark, format_report
-    from gan_jax.training.gan import validate
 
     if _CACHE.value:
         jax.config.update("jax_compilation_cache_dir", _CACHE.value)

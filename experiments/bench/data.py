@@ -58,8 +58,8 @@ def main(argv: list[str]) -> None:
         fail(f"unexpected arguments {argv[1:]}; overrides look like --config.data.prefetch=4", 2)
     if _BATCHES.value < 1 or _TRAIN_STEPS.value < 0:
         fail(f"--batches={_BATCHES.value} must be >= 1 and --train_steps >= 0", 2)
+    from gan_jax.tasks.gan import validate
     from gan_jax.tools.bench_data import pipeline_throughput, train_step_throughput
-    from gan_jax.training.gan import validate
 
     config = _CONFIG.value
     try:

@@ -1,6 +1,7 @@
 """Gradient penalties on the discriminator, added to its loss by the train step.
 
-Chosen with `config.stabilizers.regularizer`, weighted by `regularizer_weight`:
+The math of the D terms `r1` and `gp` (`gan_jax.core.terms` registers them; chosen with
+`config.stabilizers.regularizer`, weighted by `regularizer_weight`):
 - `r1` (Mescheder, Geiger & Nowozin 2018, "Which training methods for GANs do actually
   converge?"): R1 = E_x‖∇ₓD(x)‖² on real data; D's loss gains (γ/2)·R1, γ = the weight.
 - `gp` (Gulrajani et al. 2017, "Improved training of Wasserstein GANs"): GP = E(‖∇D(x̂)‖₂ − 1)²
@@ -20,9 +21,6 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from gan_jax.errors import ConfigError
-
-NAMES = ("none", "r1", "gp")
 DFn = Callable[[jax.Array], jax.Array]
 
 
@@ -49,15 +47,3 @@ def penalty_scale(name: str, weight: float, interval: int) -> float:
     """The factor the penalty is multiplied by in D's loss on the steps it is applied."""
     factor = weight / 2.0 if name == "r1" else weight
     return factor * interval
-
-
-def validate(name: str, weight: float, interval: int) -> None:
-    if name not in NAMES:
-        raise ConfigError(
-            f"config.stabilizers.regularizer={name!r} is not valid; "
-            f"choose one of: {', '.join(NAMES)}"
-        )
-    if weight < 0:
-        raise ConfigError(f"config.stabilizers.regularizer_weight={weight} must be >= 0")
-    if interval < 1:
-        raise ConfigError(f"config.stabilizers.regularizer_interval={interval} must be >= 1")

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from gan_jax import config as config_lib
-from gan_jax.core import regularizers
+from gan_jax.core import terms
 from gan_jax.errors import ConfigError
 
 
@@ -66,10 +66,6 @@ def adapt_l2_weight(weight: jax.Array, g_loss: jax.Array, balance: ml_collection
     return jnp.clip(weight + delta, 0.0, balance.l2_max)
 
 
-def ema_update(ema: Any, params: Any, decay: float) -> Any:
-    return jax.tree.map(lambda e, p: decay * e + (1.0 - decay) * p, ema, params)
-
-
 def validate(st: ml_collections.ConfigDict, loss_name: str, logistic: bool) -> None:
     """Check the `stabilizers` block against itself and the loss (its `d_*` fields are checked
     by `gan_jax.models`, which builds them into the discriminator)."""
@@ -88,4 +84,5 @@ def validate(st: ml_collections.ConfigDict, loss_name: str, logistic: bool) -> N
         )
     if not 0.0 <= st.ema_decay < 1.0:
         raise ConfigError(f"config.stabilizers.ema_decay={st.ema_decay} must be in [0, 1)")
-    regularizers.validate(st.regularizer, st.regularizer_weight, st.regularizer_interval)
+    terms.make("d", st.regularizer, st.regularizer_weight, st.regularizer_interval)
+    terms.make("g", st.g_regularizer, st.g_regularizer_weight, st.g_regularizer_interval)

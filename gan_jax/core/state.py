@@ -28,6 +28,9 @@ class GANState(struct.PyTreeNode):
     healthy); the host reads them when it logs, so the hot loop never syncs. The stabilizers'
     state (`gan_jax.core.stabilizers`): `g_ema_params` (an empty dict when EMA is off),
     `d_l2_weight` (adaptive L2 weight) and the cumulative counts of skipped D and G updates.
+    `extensions` holds what the step's hooks and terms carry (`gan_jax.core.spec`): {} unless a
+    stateful augmentation or regularizer is on; a checkpoint written before this field existed
+    restores with it empty (`gan_jax.runs.checkpoint`).
     """
 
     step: jax.Array
@@ -43,6 +46,7 @@ class GANState(struct.PyTreeNode):
     d_l2_weight: jax.Array
     d_skips: jax.Array
     g_skips: jax.Array
+    extensions: Params
 
 
 def init_state(
@@ -55,9 +59,10 @@ def init_state(
     data_shape: tuple[int, ...],
     num_classes: int,
     ema: bool = False,
+    extensions: Params = None,
 ) -> GANState:
     """Initialise both networks on a batch of two (BatchNorm needs >1 example), and their
-    optimizers."""
+    optimizers; `extensions` is the hooks' initial state (`gan_jax.core.spec.extensions_init`)."""
     g_key, d_key = jax.random.split(rng)
     z = jnp.zeros((2, latent_dim), jnp.float32)
     x = jnp.zeros((2, *data_shape), jnp.float32)
@@ -79,6 +84,7 @@ def init_state(
         d_l2_weight=jnp.zeros((), jnp.float32),
         d_skips=jnp.zeros((), jnp.int32),
         g_skips=jnp.zeros((), jnp.int32),
+        extensions=extensions or {},
     )
 
 

@@ -5,10 +5,12 @@ use, and Haiku's GAN example; n_gen > 1 is the Keras intro's "train the generato
 all on the same real batch, each with fresh noise. `rng` is the run's base key: the step folds
 in `state.step`, so calling it with the same key every step gives fresh, reproducible noise.
 
-This module holds `GANSpec` and the composition (`critic_updates`, `make_train_step`,
-`make_multi_step`); the pieces it composes, each testable on its own, are in
-`gan_jax.core.updates`: `d_update` (with `d_loss`, `d_penalty`, `skip_flags`), `g_update` (with
-`g_loss`), `update_g_ema`, `update_d_l2_weight` and `record_divergence`.
+This module holds the composition (`critic_updates`, `make_train_step`, `make_multi_step`) of a
+`gan_jax.core.spec.GANSpec`, whose extension points (regularizer terms on either side, the
+augmentation hook, EMA) say what a family or stabilizer adds; the pieces it composes, each
+testable on its own, are in `gan_jax.core.updates`: `d_update` (with `d_loss`, `d_regularizers`,
+`skip_flags`), `g_update` (with `g_loss`), `update_d_l2_weight` and `record_divergence`, and G's
+EMA is `gan_jax.core.ema.update_g_ema`.
 
 The same function runs on one device, under `jax.jit` over a sharded batch, and inside
 `jax.pmap` (pass `axis_name`); everything that differs between them is in one
@@ -22,18 +24,16 @@ batch. Dropout masks also differ: each pmap device draws its own.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import ml_collections
-import optax
 from jax import lax
 
 from gan_jax.core.device_axis import DeviceAxis
+from gan_jax.core.ema import update_g_ema
+from gan_jax.core.spec import GANSpec
 from gan_jax.core.state import GANState, Params
 from gan_jax.core.updates import (
     Metrics,
@@ -41,52 +41,10 @@ from gan_jax.core.updates import (
     g_update,
     record_divergence,
     update_d_l2_weight,
-    update_g_ema,
 )
-from gan_jax.errors import ConfigError
-from gan_jax.losses import GANLoss
 
 Batch = dict[str, jax.Array]
 StepFn = Callable[[GANState, Batch, jax.Array], tuple[GANState, Metrics]]
-
-
-@dataclasses.dataclass(frozen=True)
-class GANSpec:
-    """The static parts of a GAN: networks, loss, optimizers, shapes and stabilizers.
-
-    Stabilizers (see `gan_jax.core.stabilizers` and `gan_jax.core.regularizers`): `ema_decay` > 0
-    keeps an EMA of G's weights; `skip_margin` > 0 enables margin-based update skipping (by
-    `skip_rule`);
-    `adaptive_l2` (the config's `stabilizers` block when its `adaptive_l2` is on, else None;
-    read for its `l2_*` band fields) enables the adaptive L2 penalty on D; `regularizer`
-    ('none' | 'r1' | 'gp') with `reg_scale` (the weight, already multiplied by the interval) and
-    `reg_interval` adds a gradient penalty to D's loss. `augment` holds the DiffAugment ops
-    applied to everything D sees (`gan_jax.core.augment`; () = off).
-    """
-
-    generator: nn.Module
-    discriminator: nn.Module
-    loss: GANLoss
-    g_tx: optax.GradientTransformation
-    d_tx: optax.GradientTransformation
-    latent_dim: int
-    num_classes: int = 0
-    n_critic: int = 1
-    n_gen: int = 1
-    ema_decay: float = 0.0
-    skip_margin: float = 0.0
-    skip_rule: str = "either"
-    augment: tuple[str, ...] = ()
-    adaptive_l2: ml_collections.ConfigDict | None = None
-    regularizer: str = "none"
-    reg_scale: float = 0.0
-    reg_interval: int = 1
-
-    def __post_init__(self) -> None:
-        for field in ("n_critic", "n_gen"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"config.train.{field}={value!r} must be an integer >= 1")
 
 
 def critic_updates(
@@ -170,7 +128,7 @@ def make_train_step(
             spec, axis, state, x, labels, d_key
         )
         state, g_metrics = generator_updates(spec, axis, state, g_stats, x, labels, g_key, skip_g)
-        state = update_g_ema(spec, state)
+        state = update_g_ema(state, spec.ema_decay)
         state = update_d_l2_weight(spec, state, g_metrics["g_loss"])
         state = record_divergence(state, d_losses, g_metrics["g_loss"])
         state = state.replace(step=state.step + 1)

@@ -1,14 +1,17 @@
 """The pieces of the train step: network passes, D's and G's losses and updates, stabilizers.
 
 `gan_jax.core.step.make_train_step` composes them: `n_critic` calls of `d_update`, then
-`g_update`, `update_g_ema`, `update_d_l2_weight` and `record_divergence`. Each piece is a pure
-function of the `GANSpec`, a `DeviceAxis` (identity on one device, collectives under pmap) and
-arrays, so it can be jitted and tested on its own.
+`g_update`, G's EMA (`gan_jax.core.ema`), `update_d_l2_weight` and `record_divergence`. Each piece
+is a pure function of the `GANSpec`, a `DeviceAxis` (identity on one device, collectives under
+pmap) and arrays, so it can be jitted and tested on its own. The spec's extension points enter
+here: its augmentation hook wherever D sees images (`augmented`), its D terms in `d_loss`
+(`d_regularizers`), its G terms in `g_update`; the state they carry is read from and written to
+`GANState.extensions`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -18,21 +21,18 @@ from jax import lax
 
 from gan_jax.core import augment
 from gan_jax.core.device_axis import DeviceAxis
-from gan_jax.core.regularizers import gradient_penalty, r1_penalty
 from gan_jax.core.sampling import latent_sampler
+from gan_jax.core.spec import GANSpec
 from gan_jax.core.stabilizers import (
     adapt_l2_weight,
     discriminator_errors,
-    ema_update,
     keep_if,
     l2_of_weights,
     skip_decisions,
 )
 from gan_jax.core.state import DISCRIMINATOR, GENERATOR, GANState, Params
+from gan_jax.core.terms import DInputs, GInputs, apply_terms
 from gan_jax.models.packing import pack_of
-
-if TYPE_CHECKING:
-    from gan_jax.core.step import GANSpec
 
 Metrics = dict[str, jax.Array]
 
@@ -44,7 +44,8 @@ class DOutputs(NamedTuple):
     real_logits: jax.Array  # D's outputs on the global batch (gathered over devices)
     fake_logits: jax.Array
     loss: jax.Array  # the adversarial loss alone, without L2 or penalty
-    penalty: jax.Array  # the gradient penalty (0 when off, or between `reg_interval` steps)
+    penalty: jax.Array  # Σ of D's terms, unweighted (0 when none, or between lazy steps)
+    term_states: dict[str, Any]  # the D terms' states after this pass
 
 
 def generate(
@@ -66,17 +67,32 @@ def discriminate(
     return _train_apply(discriminator, params, batch_stats, x, labels, {"dropout": dropout_key})
 
 
+def _uniform(axis: DeviceAxis):
+    """`(key, n) -> (local n,)` uniforms drawn for the global batch, this device's slice."""
+    return lambda k, n: axis.per_example(jax.random.uniform, k, n)
+
+
 def augmented(
-    spec: GANSpec, axis: DeviceAxis, x: jax.Array, key: jax.Array, stream: int
+    spec: GANSpec, axis: DeviceAxis, x: jax.Array, key: jax.Array, stream: int, aug_state: Any
 ) -> jax.Array:
-    """What D sees of `x`: DiffAugment's T(x) with the key of `stream` (`augment.REAL` or
-    `augment.FAKE`) when `spec.augment` names a policy (`gan_jax.core.augment`), else `x`
-    itself. The per-image draws are made for the global batch and sliced per device."""
-    policy = spec.augment
-    if not policy:
+    """What D sees of `x`: the spec's augmentation hook applied with the key of `stream`
+    (`augment.REAL` or `augment.FAKE`) and the hook's state, or `x` itself when there is no
+    hook. The per-image draws are made for the global batch and sliced per device."""
+    if spec.augment is None:
         return x
-    uniform = lambda k, n: axis.per_example(jax.random.uniform, k, n)  # noqa: E731
-    return augment.diff_augment(x, policy, augment.augment_key(key, stream), uniform)
+    return spec.augment.apply(x, key, stream, _uniform(axis), aug_state)
+
+
+def _terms_state(state: GANState) -> dict[str, Any]:
+    return state.extensions.get("terms", {})
+
+
+def _with_terms(state: GANState, term_states: dict[str, Any]) -> GANState:
+    """`state` with the stateful terms' new states (stateless terms keep none)."""
+    kept = {k: v for k, v in term_states.items() if jax.tree.leaves(v)}
+    if not kept:
+        return state
+    return state.replace(extensions={**state.extensions, "terms": {**_terms_state(state), **kept}})
 
 
 def _train_apply(
@@ -99,7 +115,7 @@ def _train_apply(
     return out, new.get("batch_stats", batch_stats)
 
 
-def d_penalty(
+def d_regularizers(
     spec: GANSpec,
     axis: DeviceAxis,
     d_params: Params,
@@ -109,18 +125,18 @@ def d_penalty(
     labels: Any,
     key: jax.Array,
     step: jax.Array,
+    term_states: dict[str, Any],
     augment_key: jax.Array | None = None,
-) -> jax.Array:
-    """The configured gradient penalty on D (`spec.regularizer`, 'r1' or 'gp'), unscaled.
+    aug_state: Any = None,
+) -> tuple[jax.Array, jax.Array, dict[str, Any]]:
+    """D's terms (`spec.d_terms`, e.g. R1 or GP): (Σ weight·value, Σ value, their states).
 
-    It is computed only every `spec.reg_interval` steps (lazy regularization; the weight in
-    `spec.reg_scale` already includes the interval) and is 0 in between. GP's mixing weights are
-    drawn per example for the global batch, like the latent noise.
-
-    D's inputs go through the same DiffAugment transform as the real pass of `d_loss` (key
-    `augment_key`), and the gradient is taken with respect to the raw inputs. With a packed D
-    (`model.pack` = m) the penalty is on D's packed inputs: gradient norms are taken over each
-    pack of m samples and GP mixes each pack with one weight.
+    Each term is computed on its own lazy schedule (`gan_jax.core.terms`); its per-example
+    draws (GP's mixing weights) are made for the global batch, like the latent noise. D's inputs
+    go through the same augmentation as the real pass of `d_loss` (key `augment_key`), and
+    gradients are taken with respect to the raw inputs. With a packed D (`model.pack` = m) the
+    terms see D's packed inputs: gradient norms are taken over each pack of m samples and GP
+    mixes each pack with one weight.
     """
     eps_key, drop_key = jax.random.split(key)
     pack = pack_of(spec.discriminator)
@@ -129,21 +145,13 @@ def d_penalty(
     def d_fn(packs: jax.Array) -> jax.Array:
         inputs = packs.reshape((-1, *sample_shape))
         if augment_key is not None:
-            inputs = augmented(spec, axis, inputs, augment_key, augment.REAL)
+            inputs = augmented(spec, axis, inputs, augment_key, augment.REAL, aug_state)
         return discriminate(spec.discriminator, d_params, d_stats, inputs, labels, drop_key)[0]
 
     # (B, *S) -> (B/m, m, *S): one row per pack, so the penalty's per-row norms are per pack.
     x_packs = x.reshape((x.shape[0] // pack, pack, *sample_shape)) if pack > 1 else x
-    if spec.regularizer == "r1":
-        compute = lambda: r1_penalty(d_fn, x_packs)  # noqa: E731
-    else:
-        eps = axis.per_example(jax.random.uniform, eps_key, x_packs.shape[0])
-        fake_packs = fake.reshape(x_packs.shape)
-        compute = lambda: gradient_penalty(d_fn, x_packs, fake_packs, eps)  # noqa: E731
-    if spec.reg_interval == 1:
-        return compute()
-    on = step % spec.reg_interval == 0
-    return lax.cond(on, compute, lambda: jnp.zeros((), jnp.float32))
+    inputs = DInputs(d_fn, x_packs, fake.reshape(x_packs.shape), eps_key, _uniform(axis))
+    return apply_terms(spec.d_terms, inputs, term_states, step)
 
 
 def d_loss(
@@ -158,32 +166,44 @@ def d_loss(
     penalty_key: jax.Array,
 ) -> tuple[jax.Array, DOutputs]:
     """D's objective at `d_params`: the loss on real `x` and generated `fake`, plus the adaptive
-    L2 term (weight `state.d_l2_weight`) and the scaled gradient penalty when configured.
+    L2 term (weight `state.d_l2_weight`) and D's weighted terms (`d_regularizers`).
 
     Returns (total, DOutputs); `d_update` differentiates the total. D's outputs are gathered
-    over devices before the loss so that batch-mean losses see the global batch. With
-    DiffAugment, D sees T(x) and T(fake) with the keys `augment.augment_key(penalty_key, REAL /
-    FAKE)`; with packing, one output per pack.
+    over devices before the loss so that batch-mean losses see the global batch. With an
+    augmentation hook, D sees T(x) and T(fake) drawn from `penalty_key`'s REAL / FAKE streams;
+    with packing, one output per pack.
     """
     D = spec.discriminator
-    seen_x = augmented(spec, axis, x, penalty_key, augment.REAL)
-    seen_fake = augmented(spec, axis, fake, penalty_key, augment.FAKE)
+    aug_state = state.extensions.get("augment")
+    seen_x = augmented(spec, axis, x, penalty_key, augment.REAL, aug_state)
+    seen_fake = augmented(spec, axis, fake, penalty_key, augment.FAKE, aug_state)
     real_logits, stats = discriminate(D, d_params, state.d_batch_stats, seen_x, labels, dropout_key)
     fake_logits, stats = discriminate(
         D, d_params, stats, seen_fake, labels, jax.random.fold_in(dropout_key, 1)
     )
     real_all, fake_all = axis.gather(real_logits), axis.gather(fake_logits)
     value = spec.loss.discriminator_loss(real_all, fake_all)
-    total, reg = value, jnp.zeros((), jnp.float32)
+    total, reg, term_states = value, jnp.zeros((), jnp.float32), _terms_state(state)
     if spec.adaptive_l2 is not None:
         total = total + state.d_l2_weight * l2_of_weights(d_params)
-    if spec.regularizer != "none":
-        aug_key = penalty_key if spec.augment else None
-        reg = d_penalty(
-            spec, axis, d_params, stats, x, fake, labels, penalty_key, state.step, aug_key
+    if spec.d_terms:
+        aug_key = penalty_key if spec.augment is not None else None
+        weighted, reg, term_states = d_regularizers(
+            spec,
+            axis,
+            d_params,
+            stats,
+            x,
+            fake,
+            labels,
+            penalty_key,
+            state.step,
+            term_states,
+            aug_key,
+            aug_state,
         )
-        total = total + spec.reg_scale * reg
-    return total, DOutputs(stats, real_all, fake_all, value, reg)
+        total = total + weighted
+    return total, DOutputs(stats, real_all, fake_all, value, reg, term_states)
 
 
 def skip_flags(
@@ -225,7 +245,8 @@ def d_update(
     threaded through as `g_stats` (returned updated) rather than written to the state, which
     `g_update` does once per step. D's gradients are averaged over devices before `spec.d_tx`.
     When D is too good (see `skip_flags`) its parameters, optimizer state and statistics stay
-    bit-identical and `d_skips` counts the skip.
+    bit-identical and `d_skips` counts the skip. The augmentation hook's state then moves by
+    D's outputs on the real batch (`Augmentation.update`), and stateful D terms keep theirs.
 
     Returns (state, g_stats, metrics, skip_g); `skip_g` says whether G's next update is skipped.
     """
@@ -251,6 +272,10 @@ def d_update(
         d_batch_stats=new[2],
         d_skips=state.d_skips + skip_d.astype(jnp.int32),
     )
+    state = _with_terms(state, out.term_states)
+    if "augment" in state.extensions:
+        moved = spec.augment.update(state.extensions["augment"], out.real_logits, state.step)
+        state = state.replace(extensions={**state.extensions, "augment": moved})
     metrics = {
         "d_loss": out.loss,
         "d_real": _mean_output(out.real_logits, spec.loss.logistic),
@@ -259,8 +284,10 @@ def d_update(
     }
     if spec.loss.logistic:
         metrics["d_accuracy"] = d_accuracy(out.real_logits, out.fake_logits)
-    if spec.regularizer != "none":
+    if spec.d_terms:
         metrics["d_penalty"] = axis.pmean(out.penalty)
+    if spec.augment is not None:
+        metrics.update(spec.augment.metrics(state.extensions.get("augment")))
     return state, g_stats, metrics, skip_g
 
 
@@ -279,18 +306,23 @@ def g_loss(
     """G's objective at `g_params` against the current D: (loss, G's updated statistics).
 
     D runs in training mode (dropout on) but its statistics updates are dropped: only G learns
-    here. Real data goes through D only for losses that need it (relativistic ones). With
-    DiffAugment, D sees T(fake) and T(x) with the keys `augment.augment_key(augment_key, FAKE /
-    REAL)`, and G's gradient flows through T.
+    here. Real data goes through D only for losses that need it (relativistic ones). With an
+    augmentation hook, D sees T(fake) and T(x) drawn from `augment_key`'s FAKE / REAL streams,
+    and G's gradient flows through T.
     """
     D = spec.discriminator
+    aug_state = state.extensions.get("augment")
     fake, stats = generate(spec.generator, g_params, g_stats, z, labels)
     if augment_key is not None:
-        fake = augmented(spec, axis, fake, augment_key, augment.FAKE)
+        fake = augmented(spec, axis, fake, augment_key, augment.FAKE, aug_state)
     fake_logits, _ = discriminate(D, state.d_params, state.d_batch_stats, fake, labels, dropout_key)
     real_logits = None
     if spec.loss.needs_real_for_generator:
-        seen_x = x if augment_key is None else augmented(spec, axis, x, augment_key, augment.REAL)
+        seen_x = (
+            x
+            if augment_key is None
+            else augmented(spec, axis, x, augment_key, augment.REAL, aug_state)
+        )
         real_logits, _ = discriminate(
             D,
             state.d_params,
@@ -318,18 +350,31 @@ def g_update(
     G's gradients are averaged over devices before `spec.g_tx`. When `skip_g` (D too bad, see
     `skip_flags`) G's parameters and optimizer state stay bit-identical and `g_skips` counts the
     skip; G's BatchNorm statistics (`g_stats` from the D updates, moved once more here) are
-    stored either way.
+    stored either way. G's terms (`spec.g_terms`) are added to its loss on their schedules;
+    `g_loss` in the metrics stays the adversarial loss alone.
     """
     z_key, drop_key = jax.random.split(key)
     drop_key = axis.device_key(drop_key)
     z = axis.per_example(latent_sampler(spec.generator), z_key, x.shape[0], spec.latent_dim)
 
-    aug_key = key if spec.augment else None
+    aug_key = key if spec.augment is not None else None
+    term_states = _terms_state(state)
 
-    def loss_fn(g_params: Params) -> tuple[jax.Array, Params]:
-        return g_loss(spec, axis, g_params, state, g_stats, z, x, labels, drop_key, aug_key)
+    def loss_fn(g_params: Params):
+        value, stats = g_loss(spec, axis, g_params, state, g_stats, z, x, labels, drop_key, aug_key)
+        if not spec.g_terms:
+            return value, (stats, value, None, term_states)
 
-    (value, g_stats), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.g_params)
+        def g_fn(params: Params, latents: jax.Array) -> jax.Array:
+            return generate(spec.generator, params, g_stats, latents, labels)[0]
+
+        inputs = GInputs(g_params, g_fn, z, jax.random.fold_in(key, 2))
+        weighted, penalty, states = apply_terms(spec.g_terms, inputs, term_states, state.step)
+        return value + weighted, (stats, value, penalty, states)
+
+    (_, (g_stats, value, penalty, term_states)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+        state.g_params
+    )
     grads = axis.pmean(grads)
     updates, g_opt_state = spec.g_tx.update(grads, state.g_opt_state, state.g_params)
     g_params = optax.apply_updates(state.g_params, updates)
@@ -343,17 +388,10 @@ def g_update(
         g_batch_stats=axis.pmean(g_stats),
         g_skips=state.g_skips + skip_g.astype(jnp.int32),
     )
-    return state, {"g_loss": value, "g_grad_norm": optax.global_norm(grads)}
-
-
-def update_g_ema(spec: GANSpec, state: GANState) -> GANState:
-    """ema ← decay·ema + (1 − decay)·G's params, after G's update; a no-op when
-    `spec.ema_decay` is 0 (the state then holds no EMA)."""
-    if spec.ema_decay <= 0:
-        return state
-    return state.replace(
-        g_ema_params=ema_update(state.g_ema_params, state.g_params, spec.ema_decay)
-    )
+    metrics = {"g_loss": value, "g_grad_norm": optax.global_norm(grads)}
+    if spec.g_terms:
+        metrics["g_penalty"] = axis.pmean(penalty)
+    return _with_terms(state, term_states), metrics
 
 
 def update_d_l2_weight(spec: GANSpec, state: GANState, g_loss_value: jax.Array) -> GANState:

@@ -18,6 +18,7 @@ from gan_jax.pictures.grids import (
     reconstruction_rows,
     save_png,
     to_uint8,
+    write_picture,
 )
 
 _CHARTS = ("bar_chart", "line_chart", "scatter_plot")
@@ -36,6 +37,7 @@ __all__ = [
     "line_chart",
     "reconstruction_rows",
     "save_png",
+    "write_picture",
     "scatter_plot",
     "to_uint8",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import math
 import os
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -84,6 +85,15 @@ def save_png(image: np.ndarray, path: str | os.PathLike) -> None:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     write_bytes_atomic(buffer.getvalue(), path)
+
+
+def write_picture(
+    picture: np.ndarray, path: str | os.PathLike, writer: Any, step: int, tag: str
+) -> None:
+    """`picture` (uint8 HWC) to `path` as PNG (`save_png`) and to the TensorBoard `writer`
+    (clu's `write_images`) under `tag` at `step`: what every progress picture does."""
+    save_png(picture, path)
+    writer.write_images(step, {tag: np.asarray(picture)[None]})
 
 
 def _upscale(picture: np.ndarray, scale: int) -> np.ndarray:

@@ -5,9 +5,11 @@ Per step, with α the fade-in weight of the phase (`gan_jax.progan.schedule`):
 * real images are average-pooled to the level's resolution and, during a fade-in, blended as
   the networks are: x = lerp(upsample(avgpool(x_r)), x_r, α) (paper, Sec. 3);
 * the critic minimises E D(G(z)) − E D(x) + λ·E(‖∇D(x̂)‖₂ − 1)² + ε·E D(x)² (`losses.wgan`
-  with `drift`; the penalty is `core.regularizers.gradient_penalty`, λ = `progan.gp_weight`);
+  with `drift`; the penalty is the GAN step's registered `gp` term, `gan_jax.core.terms`, with
+  λ = `progan.gp_weight`);
 * then G minimises −E D(G(z')) on fresh noise against the updated critic;
-* G's weights are averaged (EMA, `progan.ema_decay`; the paper's samples use β = 0.999).
+* G's weights are averaged by the GAN step's EMA transform (`gan_jax.core.ema`,
+  `progan.ema_decay`; the paper's samples use β = 0.999).
 
 The penalty's input gradients are those of Σᵢ D(x̂ᵢ), as in the paper's code; the minibatch-
 stddev feature makes D's outputs depend slightly on the other images of the batch.
@@ -26,7 +28,8 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from gan_jax.core.regularizers import gradient_penalty
+from gan_jax.core import terms
+from gan_jax.core.ema import update_g_ema
 from gan_jax.losses.base import GANLoss
 from gan_jax.models.progan import downsample, upsample
 from gan_jax.progan.schedule import Phase
@@ -70,6 +73,10 @@ def make_step(
 ):
     """The pure step `(state, batch, rng) -> (state, metrics)` of `phase`."""
     level, levels = phase.level, generator.levels
+    gp = terms.make("d", "gp", gp_weight, 1)
+
+    def uniform(key: jax.Array, n: int) -> jax.Array:
+        return jax.random.uniform(key, (n,), jnp.float32)
 
     def step(state: ProGANState, batch: dict[str, jax.Array], rng: jax.Array):
         key = jax.random.fold_in(rng, state.step)
@@ -93,10 +100,10 @@ def make_step(
         def d_loss_fn(d_params):
             real_scores, fake_scores = d_apply(d_params, x), d_apply(d_params, fake)
             wgan = loss.discriminator_loss(real_scores, fake_scores)
-            eps = jax.random.uniform(eps_key, (n,), jnp.float32)
-            gp = gradient_penalty(lambda im: d_apply(d_params, im), x, fake, eps)
-            aux = {"d_real": jnp.mean(real_scores), "d_fake": jnp.mean(fake_scores), "gp": gp}
-            return wgan + gp_weight * gp, aux
+            inputs = terms.DInputs(lambda im: d_apply(d_params, im), x, fake, eps_key, uniform)
+            weighted, penalty, _ = terms.apply_terms(gp, inputs, {}, state.step)
+            aux = {"d_real": jnp.mean(real_scores), "d_fake": jnp.mean(fake_scores), "gp": penalty}
+            return wgan + weighted, aux
 
         (d_loss, d_aux), d_grads = jax.value_and_grad(d_loss_fn, has_aux=True)(state.d_params)
         d_updates, d_opt_state = d_tx.update(d_grads, state.d_opt_state, state.d_params)
@@ -110,17 +117,16 @@ def make_step(
         g_loss, g_grads = jax.value_and_grad(g_loss_fn)(state.g_params)
         g_updates, g_opt_state = g_tx.update(g_grads, state.g_opt_state, state.g_params)
         g_params = optax.apply_updates(state.g_params, g_updates)
-        # e + (1 - β)(p - e): the frozen wscale constants (p = e) stay exactly as they are.
-        g_ema = jax.tree.map(
-            lambda e, p: e + (1.0 - ema_decay) * (p - e), state.g_ema_params, g_params
-        )
-        new_state = state.replace(
-            step=state.step + 1,
-            g_params=g_params,
-            d_params=d_params,
-            g_opt_state=g_opt_state,
-            d_opt_state=d_opt_state,
-            g_ema_params=g_ema,
+        # The frozen equalized-lr constants (p = e) stay exactly as they are (`core.ema`).
+        new_state = update_g_ema(
+            state.replace(
+                step=state.step + 1,
+                g_params=g_params,
+                d_params=d_params,
+                g_opt_state=g_opt_state,
+                d_opt_state=d_opt_state,
+            ),
+            ema_decay,
         )
         metrics = {
             "d_loss": d_loss,

@@ -13,6 +13,8 @@ Damage control (what orbax gives, and what is added here):
 * `mismatches` compares a template with a checkpoint's metadata (tree, shapes, dtypes) without
   reading the arrays, so a config that changes parameter shapes is reported before anything is
   written;
+* a state field added since a checkpoint was written restores empty when the new state holds
+  nothing there either (`GANState.extensions` of runs without stateful hooks): old runs resume;
 * a checkpoint whose metadata or arrays cannot be read (truncated or bit-flipped tensor files,
   an empty `_METADATA`) raises `UnreadableCheckpoint`; the loop then falls back to the previous
   one and `quarantine` moves the damaged folder to `WORKDIR/checkpoints_unreadable/` (kept for
@@ -136,7 +138,10 @@ class Checkpointer:
         )
         quiet_failed_reads()
         try:
+            added = _added_empty_fields(os.path.join(self.directory, str(step), _ITEM), target)
+            target = {k: v for k, v in target.items() if k not in added}
             restored = self._manager.restore(step, args=ocp.args.StandardRestore(target))
+            restored.update({k: {} for k in added})
         except Exception as e:  # orbax/tensorstore raise many types for damaged files
             raise UnreadableCheckpoint(
                 f"{os.path.join(self.directory, str(step))} ({describe_failure(e)})"
@@ -174,6 +179,20 @@ class Checkpointer:
             self._manager.wait_until_finished()
         finally:
             self._manager.close()
+
+
+def _added_empty_fields(item: str, target: dict) -> set[str]:
+    """Top-level fields of `target` that hold no array and that the checkpoint `item` lacks
+    (added to the state since it was written)."""
+    empty = {k for k, v in target.items() if not jax.tree.leaves(v)}
+    if not empty:
+        return set()
+    handler = ocp.PyTreeCheckpointHandler()
+    try:
+        saved = handler.metadata(epath.Path(item)).tree
+    finally:
+        handler.close()
+    return {k for k in empty if k not in saved}
 
 
 def _local_to_numpy(tree: dict) -> dict:

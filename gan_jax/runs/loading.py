@@ -30,14 +30,10 @@ from gan_jax import models
 from gan_jax.config import ENCODER_TASK
 from gan_jax.core.sampling import chunked, fixed_latents, make_sampler
 from gan_jax.errors import CheckpointError, InputError
+from gan_jax.runs import export
 from gan_jax.runs.restore import read_intact, read_run_files, resolve_run
 
 GENERATOR_DIR = "generator"  # an encoder run's frozen copy of its generator
-
-
-def _sampling_entries(tree: dict[str, Any]) -> list[str]:
-    weights = "g_ema_params" if tree.get("g_ema_params") else "g_params"
-    return ["step", weights, "g_batch_stats"]
 
 
 class Generator:
@@ -174,14 +170,21 @@ class Generator:
 
 
 def _load_generator(run_dir: str, step: int | None) -> Generator:
-    step, saved = read_intact(run_dir, step, _sampling_entries)
+    _, recorded = read_run_files(run_dir)
+    chosen: list[export.GeneratorExport] = []
+
+    def entries(tree: dict[str, Any]) -> list[str]:
+        chosen.append(export.for_run(recorded, tree))
+        return chosen[-1].entries()
+
+    step, saved = read_intact(run_dir, step, entries)
     config, model = read_run_files(run_dir, step)
     data_shape = tuple(int(d) for d in model["data_shape"])
     module, _ = models.build(config.model, data_shape)
-    weights = saved.get("g_ema_params") or saved["g_params"]
-    variables = {"params": weights}
-    if saved["g_batch_stats"]:
-        variables["batch_stats"] = saved["g_batch_stats"]
+    contract = chosen[-1]
+    variables = {"params": saved[contract.params]}
+    if contract.batch_stats and saved[contract.batch_stats]:
+        variables["batch_stats"] = saved[contract.batch_stats]
     num_classes = int(model.get("num_classes", config.model.num_classes))
     return Generator(
         module, variables, config, data_shape, num_classes, int(saved["step"]), run_dir
@@ -232,11 +235,14 @@ def load(
     if step is not None and path_step is not None and step != path_step:
         raise CheckpointError(f"{path} is the checkpoint of step {path_step}, not step {step}")
     step = path_step if step is None else step
-    config, _ = read_run_files(run_dir)
-    if config.get("task") == ENCODER_TASK:
+    config, model = read_run_files(run_dir)
+    # Encoder runs written before the export contract name no folder: theirs is GENERATOR_DIR.
+    legacy = GENERATOR_DIR if config.get("task") == ENCODER_TASK else ""
+    folder = export.for_run(model).folder or legacy
+    if folder:  # an encoder run: its frozen copy of the generator, with `.encode`
         if encoder is not None:
             raise CheckpointError(f"{path} is an encoder run already; drop encoder=")
-        gen = _load_generator(os.path.join(run_dir, GENERATOR_DIR), None)
+        gen = _load_generator(os.path.join(run_dir, folder), None)
         _attach_encoder(gen, run_dir, step)
         return gen
     gen = _load_generator(run_dir, step)

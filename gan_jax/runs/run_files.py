@@ -22,6 +22,7 @@ from absl import logging
 from gan_jax.config import migrate
 from gan_jax.platform.distributed import is_primary
 from gan_jax.platform.files import finite_or_none, write_bytes_atomic, write_json_atomic
+from gan_jax.runs.export import GeneratorExport
 
 CONFIG_FILE = "config.json"
 CONFIG_HISTORY = "config_history.jsonl"
@@ -106,10 +107,12 @@ def save_run_files(
     data_shape: tuple[int, ...],
     num_classes: int,
     step: int | None = None,
+    generator: GeneratorExport | None = None,
 ) -> None:
     """Write config.json and model.json when the run starts; on a resume at `step` (default:
     the latest checkpoint's, the one just restored), append the changed fields to
-    config_history.jsonl (warning about each, but the schedule's length).
+    config_history.jsonl (warning about each, but the schedule's length). model.json holds the
+    data shape, the classes and the task's generator export (`gan_jax.runs.export`).
 
     Only process 0 of a multi-process run does this (the others would repeat the warnings).
     """
@@ -135,4 +138,7 @@ def save_run_files(
             write_bytes_atomic(text.encode(), os.path.join(workdir, CONFIG_HISTORY))
     model_path = os.path.join(workdir, MODEL_FILE)
     if not os.path.exists(model_path):
-        write_json_atomic({"data_shape": list(data_shape), "num_classes": num_classes}, model_path)
+        model = {"data_shape": list(data_shape), "num_classes": num_classes}
+        if generator is not None:
+            model["generator"] = generator.to_json()
+        write_json_atomic(model, model_path)

@@ -20,7 +20,7 @@ from gan_jax.data.prefetch import device_batches
 
 
 def _runner(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]):
-    from gan_jax.training.gan import build_spec
+    from gan_jax.tasks.gan import build_spec
     from gan_jax.training.parallel import Runner, select_devices
 
     spec = build_spec(config, data_shape)
@@ -84,7 +84,7 @@ def train_step_throughput(
     in the warm-up), on one fixed batch already on the devices."""
     from gan_jax.data import make_source
     from gan_jax.data.prefetch import stacked
-    from gan_jax.training.gan import create_state
+    from gan_jax.tasks.gan import create_state
 
     source = make_source(config.data)
     spec, runner = _runner(config, source.data_shape)

@@ -30,7 +30,7 @@ import numpy as np
 from gan_jax.core.step import make_train_step
 from gan_jax.data import make_source
 from gan_jax.data.prefetch import stacked
-from gan_jax.training.gan import build_spec, create_state
+from gan_jax.tasks.gan import build_spec, create_state
 from gan_jax.training.parallel import Runner, select_devices
 
 

@@ -52,8 +52,8 @@ class EvalHook:
         )
         if fake.ndim == 4:
             picture = self.evaluator.nearest_picture(fake)
-            pictures.save_png(picture, os.path.join(self.directory, f"nearest_step_{step:06d}.png"))
-            writer.write_images(step, {"nearest_real": picture[None]})
+            path = os.path.join(self.directory, f"nearest_step_{step:06d}.png")
+            pictures.write_picture(picture, path, writer, step, "nearest_real")
         if self.best is not None and self.best.update(step, metrics, state):
             logging.info(
                 "New best %s %.4g at step %d", self.best.metric, metrics[self.best.metric], step

@@ -74,6 +74,6 @@ class Monitor:
             real = self.real[: self.ncols]
             picture = pictures.image_grid(np.concatenate([real, fake]), ncols=self.ncols)
             metrics = {"pixel_chi2": pixel_chi_square(self.reference, fake)}
-        pictures.save_png(picture, os.path.join(self.samples_dir, f"step_{step:06d}.png"))
-        writer.write_images(step, {"samples": picture[None]})
+        path = os.path.join(self.samples_dir, f"step_{step:06d}.png")
+        pictures.write_picture(picture, path, writer, step, "samples")
         return metrics

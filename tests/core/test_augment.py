@@ -13,11 +13,12 @@ from helpers import spec_state, tiny_config
 from gan_jax import losses, models
 from gan_jax.config import base_config
 from gan_jax.core import augment, updates
+from gan_jax.core.augmentation import from_policy
 from gan_jax.core.device_axis import DeviceAxis
-from gan_jax.core.step import GANSpec
+from gan_jax.core.spec import GANSpec
 from gan_jax.core.updates import d_loss, g_loss
 from gan_jax.errors import ConfigError
-from gan_jax.training.gan import build_spec
+from gan_jax.tasks.gan import build_spec
 from gan_jax.training.parallel import Runner
 
 AXIS = DeviceAxis()
@@ -139,7 +140,7 @@ def _spec(policy=POLICY, loss="ralsgan", shape=(8, 8, 1)):
     g, d = models.build(model, shape)
     policy = augment.validate(ml_collections.ConfigDict({"policy": ",".join(policy)}), shape)
     tx = optax.sgd(0.1)
-    return GANSpec(g, d, losses.get(loss), tx, tx, latent_dim=4, augment=policy)
+    return GANSpec(g, d, losses.get(loss), tx, tx, latent_dim=4, augment=from_policy(policy))
 
 
 def test_d_and_g_see_the_documented_transforms():
@@ -173,13 +174,14 @@ def test_d_and_g_see_the_documented_transforms():
 def test_empty_policy_is_the_identity_and_the_config_reaches_the_spec():
     plain = _spec(policy=())
     x = jnp.asarray(_images(4, 8, 1))
-    assert updates.augmented(plain, AXIS, x, jax.random.PRNGKey(0), augment.REAL) is x
-    on = updates.augmented(_spec(), AXIS, x, jax.random.PRNGKey(0), augment.REAL)
+    assert updates.augmented(plain, AXIS, x, jax.random.PRNGKey(0), augment.REAL, None) is x
+    on = updates.augmented(_spec(), AXIS, x, jax.random.PRNGKey(0), augment.REAL, None)
     assert not np.array_equal(np.asarray(on), np.asarray(x))
     config = tiny_config("mnist_dcgan")
-    assert build_spec(config, (28, 28, 1)).augment == ()
+    assert build_spec(config, (28, 28, 1)).augment is None
     config.augment.policy = "color,cutout"
-    assert build_spec(config, (28, 28, 1)).augment == augment.parse_policy("color,cutout") != ()
+    hook = build_spec(config, (28, 28, 1)).augment
+    assert hook.policy == augment.parse_policy("color,cutout") != ()
 
 
 @pytest.mark.skipif(jax.device_count() < 2, reason="needs 2 (fake) CPU devices")

@@ -12,7 +12,7 @@ from helpers import tiny_config
 from gan_jax.config import optimizer_config
 from gan_jax.core import optim
 from gan_jax.errors import ConfigError
-from gan_jax.training.gan import build_spec
+from gan_jax.tasks.gan import build_spec
 
 
 def _opt(name="sgd", lr=1.0, **fields):

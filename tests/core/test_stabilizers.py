@@ -8,15 +8,16 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
-from helpers import spec_state, tiny_config
+from helpers import d_terms, spec_state, tiny_config
 
 from gan_jax import losses, models
 from gan_jax.config import base_config, migrate, optimizer_config
 from gan_jax.core import regularizers, stabilizers
 from gan_jax.core.optim import make_optimizer
-from gan_jax.core.step import GANSpec, make_train_step
+from gan_jax.core.spec import GANSpec
+from gan_jax.core.step import make_train_step
 from gan_jax.errors import ConfigError
-from gan_jax.training.gan import build_spec
+from gan_jax.tasks.gan import build_spec
 from gan_jax.training.parallel import Runner
 
 
@@ -172,15 +173,13 @@ def test_r1_and_gp_equal_hand_computed_gradient_norms():
 
 @pytest.mark.parametrize("name", ["r1", "gp"])
 def test_penalty_in_the_step_and_lazy_interval(name):
-    spec = _spec(
-        loss="wgan" if name == "gp" else "bce", regularizer=name, reg_scale=20.0, reg_interval=2
-    )
+    spec = _spec(loss="wgan" if name == "gp" else "bce", d_terms=d_terms(name, 20.0, 2))
     step = jax.jit(make_train_step(spec))
     s0 = _state(spec)
     s1, m0 = step(s0, _batch(), jax.random.PRNGKey(0))
     s2, m1 = step(s1, _batch(), jax.random.PRNGKey(0))
     assert float(m0["d_penalty"]) > 0 and float(m1["d_penalty"]) == 0.0
-    plain, _ = jax.jit(make_train_step(dataclasses.replace(spec, regularizer="none")))(
+    plain, _ = jax.jit(make_train_step(dataclasses.replace(spec, d_terms=())))(
         s0, _batch(), jax.random.PRNGKey(0)
     )
     assert not _same(plain.d_params, s1.d_params)  # the penalty changed D's update
@@ -314,7 +313,7 @@ def test_clip_value_bounds_each_update():
 
 @pytest.mark.skipif(jax.device_count() < 2, reason="needs 2 (fake) CPU devices")
 def test_wgan_gp_two_devices_match_one_device():
-    spec = _spec(loss="wgan", regularizer="gp", reg_scale=10.0, ema_decay=0.5)
+    spec = _spec(loss="wgan", d_terms=d_terms("gp", 10.0), ema_decay=0.5)
     batches = [_batch(0.5), _batch(-0.5)]
     results = []
     for mode, devices in [("sharded", jax.devices()[:1]), ("pmap", jax.devices()[:2])]:

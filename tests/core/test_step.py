@@ -11,8 +11,9 @@ from helpers import spec_state
 from gan_jax import losses, models
 from gan_jax.config import optimizer_config
 from gan_jax.core.optim import make_optimizer
+from gan_jax.core.spec import GANSpec
 from gan_jax.core.state import DISCRIMINATOR
-from gan_jax.core.step import GANSpec, make_multi_step, make_train_step
+from gan_jax.core.step import make_multi_step, make_train_step
 from gan_jax.training.parallel import Runner
 
 pytestmark = pytest.mark.skipif(jax.device_count() < 2, reason="needs 2 (fake) CPU devices")

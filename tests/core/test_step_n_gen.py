@@ -12,7 +12,8 @@ from gan_jax import losses, models
 from gan_jax.config import optimizer_config
 from gan_jax.core import updates
 from gan_jax.core.optim import make_optimizer
-from gan_jax.core.step import GANSpec, make_train_step
+from gan_jax.core.spec import GANSpec
+from gan_jax.core.step import make_train_step
 from gan_jax.errors import ConfigError
 from gan_jax.training.parallel import Runner
 

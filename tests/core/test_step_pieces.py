@@ -10,12 +10,14 @@ import ml_collections
 import numpy as np
 import optax
 import pytest
-from helpers import spec_state
+from helpers import d_terms, spec_state
 
 from gan_jax import losses
 from gan_jax.core.device_axis import DeviceAxis
+from gan_jax.core.ema import update_g_ema
+from gan_jax.core.spec import GANSpec
 from gan_jax.core.state import DISCRIMINATOR, GENERATOR
-from gan_jax.core.step import GANSpec, critic_updates, make_train_step
+from gan_jax.core.step import critic_updates, make_train_step
 from gan_jax.core.updates import (
     d_update,
     g_loss,
@@ -23,7 +25,6 @@ from gan_jax.core.updates import (
     record_divergence,
     skip_flags,
     update_d_l2_weight,
-    update_g_ema,
 )
 
 LR = 0.1
@@ -138,7 +139,7 @@ def test_d_update_applies_the_hand_computed_gradient(l2_weight, r1_scale):
     if l2_weight:
         kw["adaptive_l2"] = band
     if r1_scale:
-        kw.update(regularizer="r1", reg_scale=r1_scale)
+        kw.update(d_terms=d_terms("r1", r1_scale))
     spec = _spec(**kw)
     state = _state(spec).replace(d_l2_weight=jnp.float32(l2_weight))
     x = _real()
@@ -262,12 +263,12 @@ def test_skipped_g_update_keeps_g_bit_identical_and_counts_it():
 def test_update_g_ema_equals_the_numpy_average():
     spec = _spec(ema_decay=0.9)
     state = _state(spec, ema=True).replace(g_ema_params={"g": jnp.array([1.0, -2.0])})
-    new = update_g_ema(spec, state)
+    new = update_g_ema(state, spec.ema_decay)
     expected = 0.9 * np.array([1.0, -2.0]) + 0.1 * np.array([0.4, 0.7])
     np.testing.assert_allclose(new.g_ema_params["g"], expected, rtol=1e-6)
     assert _same(new.g_params, state.g_params)
     off = _spec()
-    assert update_g_ema(off, _state(off)).g_ema_params == {}
+    assert update_g_ema(_state(off), off.ema_decay).g_ema_params == {}
 
 
 def test_update_d_l2_weight_follows_g_loss():
@@ -314,7 +315,7 @@ def test_train_step_is_the_pieces_in_order():
         )
         key_g = jax.random.fold_in(key, 1)
         state, g_metrics = g_update(spec, AXIS, state, g_stats, x, None, key_g, skip_g)
-        state = update_d_l2_weight(spec, update_g_ema(spec, state), g_metrics["g_loss"])
+        state = update_d_l2_weight(spec, update_g_ema(state, spec.ema_decay), g_metrics["g_loss"])
         return record_divergence(state, d_losses, g_metrics["g_loss"]).replace(step=state.step + 1)
 
     expected = jax.jit(by_hand)(state)

@@ -17,8 +17,8 @@ from PIL import Image
 from gan_jax.data import make_source
 from gan_jax.data.prefetch import Prefetcher, device_batches
 from gan_jax.errors import DataError
+from gan_jax.tasks.gan import build_spec
 from gan_jax.tools.bench_data import pipeline_throughput
-from gan_jax.training.gan import build_spec
 from gan_jax.training.parallel import Runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -118,7 +118,7 @@ jax.distributed.initialize(f"localhost:{port}", num_processes=2, process_id=pid)
 from experiments.configs import mnist_dcgan
 from gan_jax.data import make_source
 from gan_jax.training.parallel import Runner
-from gan_jax.training.gan import build_spec
+from gan_jax.tasks.gan import build_spec
 
 config = mnist_dcgan.get_config("tiny")
 config.data.source, config.data.flip = source_arg, True
@@ -167,7 +167,7 @@ def test_pipeline_benchmark_reports_both_passes(folder):
 
 
 def test_training_on_a_folder_with_attributes_flips_and_bfloat16(tmp_path):
-    from gan_jax.training.gan import train_and_evaluate
+    from gan_jax.tasks.gan import train_and_evaluate
 
     images = tmp_path / "faces"
     images.mkdir()

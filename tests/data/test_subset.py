@@ -6,7 +6,7 @@ import pytest
 from gan_jax.data import limit, make_source
 from gan_jax.data.subset import subset_indices
 from gan_jax.errors import ConfigError, DataError
-from gan_jax.training.gan import GANTask
+from gan_jax.tasks.gan import GANTask
 from tests.helpers import data_config, tiny_config
 
 

@@ -11,9 +11,8 @@ from conftest import tree_digest
 from helpers import tiny_config, write_checkpoint, write_npz
 
 import gan_jax
-from gan_jax import models
+from gan_jax import models, tasks
 from gan_jax.encoder.config import encoder_config, tiny
-from gan_jax.encoder.task import train_encoder
 from gan_jax.errors import CheckpointError, ConfigError, DataError
 from gan_jax.models.encoder import build_encoder, copy_discriminator_body, init_variables
 from gan_jax.pictures import reconstruction_rows
@@ -114,19 +113,19 @@ def test_resumed_encoder_run_equals_an_uninterrupted_one(tmp_path):
     config = _mlp_encoder_setup(tmp_path)
     config.encoder.latent_loss_weight = 0.5
     config.train.update(num_steps=4, checkpoint_every=2, sample_every=4, log_every=2)
-    straight = train_encoder(config, str(tmp_path / "straight"))
+    straight = tasks.train(config, str(tmp_path / "straight"))
     assert {"pixel_mse", "latent_mse", "eval_pixel_mse"} <= set(straight)
 
     config.train.num_steps = 2
-    train_encoder(config, str(tmp_path / "resumed"))
+    tasks.train(config, str(tmp_path / "resumed"))
     config.train.num_steps = 4
-    resumed = train_encoder(config, str(tmp_path / "resumed"))
+    resumed = tasks.train(config, str(tmp_path / "resumed"))
     assert resumed["step"] == straight["step"] == 4
     a = read_subtrees(str(tmp_path / "straight"), 4, lambda t: ["params", "opt_state"])
     b = read_subtrees(str(tmp_path / "resumed"), 4, lambda t: ["params", "opt_state"])
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
         np.testing.assert_array_equal(x, y)
-    assert train_encoder(config, str(tmp_path / "resumed"))["step"] == 4  # finished: no-op
+    assert tasks.train(config, str(tmp_path / "resumed"))["step"] == 4  # finished: no-op
 
     # The one loop's history and pictures: the resumed run's losses are the straight run's (its
     # first part also pictured its last step, 2, so it has one more eval_pixel_mse row).
@@ -147,22 +146,22 @@ def test_config_and_data_errors(tmp_path, cgan_run):
     config = _mlp_encoder_setup(tmp_path)
     bad = tiny(encoder_config())
     with pytest.raises(ConfigError, match="config.generator_workdir is not set"):
-        train_encoder(bad, str(tmp_path / "a"))
+        tasks.train(bad, str(tmp_path / "a"))
     bad.generator_workdir = str(tmp_path / "nowhere")
     with pytest.raises(CheckpointError, match="is not a folder"):
-        train_encoder(bad, str(tmp_path / "a"))
+        tasks.train(bad, str(tmp_path / "a"))
     write_checkpoint("ring8", tmp_path / "ring", tmp_path)
     bad.generator_workdir = str(tmp_path / "ring")
     with pytest.raises(ConfigError, match="makes 2-D points; encoders are for image generators"):
-        train_encoder(bad, str(tmp_path / "a"))
+        tasks.train(bad, str(tmp_path / "a"))
     config.data.source = f"npz:{tmp_path / 'data.npz'}"
     config.data.image_size = 16
     with pytest.raises(DataError, match=r"gives images of shape \(16, 16, 1\) but the generator"):
-        train_encoder(config, str(tmp_path / "a"))
+        tasks.train(config, str(tmp_path / "a"))
     bad.generator_workdir = str(cgan_run)
     bad.data.source = write_npz(tmp_path / "unlabelled.npz", (28, 28, 1))
     with pytest.raises(DataError, match="is conditional \\(10 classes\\) but"):
-        train_encoder(bad, str(tmp_path / "a"))
+        tasks.train(bad, str(tmp_path / "a"))
     assert not (tmp_path / "a").exists()  # rejected runs leave nothing behind
 
 

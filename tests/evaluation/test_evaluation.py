@@ -18,7 +18,7 @@ from gan_jax.evaluation import evaluator as evaluation
 from gan_jax.evaluation.evaluator import Evaluator, resolve_features
 from gan_jax.evaluation.offline import evaluate_checkpoint
 from gan_jax.evaluation.registry import better, resolve_metrics
-from gan_jax.training.gan import train_and_evaluate
+from gan_jax.tasks.gan import train_and_evaluate
 
 
 class Table(nn.Module):

@@ -14,8 +14,8 @@ from gan_jax.errors import ConfigError
 from gan_jax.evaluation import evaluator, registry
 from gan_jax.evaluation.evaluator import Evaluator
 from gan_jax.evaluation.registry import better, resolve_metrics
+from gan_jax.tasks.gan import CHART_PANELS
 from gan_jax.training import history
-from gan_jax.training.gan import CHART_PANELS
 
 # Written out by hand from the metric definitions, not from the registry.
 DIRECTIONS = {

@@ -31,17 +31,20 @@ def test_config_names_resolve_to_files():
     assert set(cli.config_names()) >= set(CONFIGS)
 
 
-def test_every_config_task_has_a_trainer():
-    """`experiments.run` trains every config: each config's `task` is in `TRAINERS` and names an
-    importable function (a new task that forgot its entry fails here)."""
+def test_every_config_task_has_a_task_class():
+    """`experiments.run` trains every config: each config's `task` names a registered task class
+    (a TaskBase with a generator export), and an unknown task is a one-line error."""
     import importlib
 
-    from gan_jax.config import TRAINERS
+    from gan_jax import tasks
+    from gan_jax.errors import ConfigError
+    from gan_jax.tasks.base import TaskBase
 
     for name in cli.config_names():
         config = importlib.import_module(f"experiments.configs.{name}").get_config("tiny")
-        module, function = TRAINERS[config.get("task")].split(":")
-        assert callable(getattr(importlib.import_module(module), function)), name
+        assert issubclass(tasks.task_class(config.get("task")), TaskBase), name
+    with pytest.raises(ConfigError, match="unknown config.task 'nosuch'; choose one of: .*progan"):
+        tasks.task_class("nosuch")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 from helpers import ROOT, tiny_config, write_npz
 
 from experiments import cli
-from gan_jax.training.gan import train_and_evaluate
+from gan_jax.tasks.gan import train_and_evaluate
 
 WALKTHROUGH_CONFIGS = {  # name -> the image shape of its data
     "digits_mnist": (28, 28, 1),

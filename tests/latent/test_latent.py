@@ -278,9 +278,9 @@ def test_attribute_vector_moves_images_towards_the_attribute(tmp_path):
     them; generated images must get brighter along +vector and darker along -vector."""
     from helpers import tiny_config
 
+    from gan_jax import tasks
     from gan_jax.encoder.config import encoder_config, tiny
-    from gan_jax.encoder.task import train_encoder
-    from gan_jax.training.gan import train_and_evaluate
+    from gan_jax.tasks.gan import train_and_evaluate
 
     n, rng = 64, np.random.default_rng(0)
     bright = np.arange(n) % 2
@@ -302,7 +302,7 @@ def test_attribute_vector_moves_images_towards_the_attribute(tmp_path):
     config.optimizer.update(lr=1e-2, b1=0.9)
     config.data.batch_size = 32
     config.train.update(num_steps=100, log_every=100, sample_every=100, checkpoint_every=100)
-    metrics = train_encoder(config, str(tmp_path / "encoder"))
+    metrics = tasks.train(config, str(tmp_path / "encoder"))
     assert metrics["eval_pixel_mse"] < 0.1  # the data's variance is 0.29
 
     written = _run("attributes", f"--workdir={tmp_path / 'encoder'}", f"--images={data}")

@@ -12,7 +12,7 @@ from helpers import spec_state, tiny_config
 from gan_jax import losses, models
 from gan_jax.config import ADDED, base_config, migrate, optimizer_config
 from gan_jax.core.optim import make_optimizer
-from gan_jax.core.step import GANSpec
+from gan_jax.core.spec import GANSpec
 from gan_jax.errors import ConfigError
 from gan_jax.models import heads, keras_dcgan, mlp
 from gan_jax.training.parallel import Runner
@@ -143,7 +143,7 @@ def test_old_configs_migrate_to_the_old_networks():
 
 
 def test_a_packed_paper_network_run_trains_and_samples(tmp_path):
-    from gan_jax.training.gan import train_and_evaluate
+    from gan_jax.tasks.gan import train_and_evaluate
 
     config = tiny_config("grid25_pacgan", **{"model.pack": 2})
     assert (config.model.d_maxout, config.model.g_batchnorm) == (5, True)

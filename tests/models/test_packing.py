@@ -8,15 +8,15 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 import pytest
-from helpers import spec_state
+from helpers import d_terms, spec_state
 
 from gan_jax import losses, models
 from gan_jax.config import base_config, optimizer_config
 from gan_jax.core.device_axis import DeviceAxis
 from gan_jax.core.optim import make_optimizer
 from gan_jax.core.regularizers import gradient_penalty, r1_penalty
-from gan_jax.core.step import GANSpec
-from gan_jax.core.updates import d_penalty
+from gan_jax.core.spec import GANSpec
+from gan_jax.core.updates import d_regularizers
 from gan_jax.errors import ConfigError
 from gan_jax.models.packing import PackedDiscriminator, check_batch, pack_size
 from gan_jax.training.parallel import Runner
@@ -113,10 +113,8 @@ def _spec(pack, loss="bce", regularizer="none", num_classes=0):
     opt = optimizer_config(lr=0.1)
     opt.name = "sgd"
     tx = make_optimizer(opt, 10)
-    scale = 5.0 if regularizer != "none" else 0.0
-    return GANSpec(
-        g, d, losses.get(loss), tx, tx, 4, num_classes, regularizer=regularizer, reg_scale=scale
-    )
+    terms = d_terms(regularizer, 5.0) if regularizer != "none" else ()
+    return GANSpec(g, d, losses.get(loss), tx, tx, 4, num_classes, d_terms=terms)
 
 
 @pytest.mark.parametrize("regularizer", ["r1", "gp"])
@@ -127,7 +125,9 @@ def test_penalties_are_taken_on_packed_inputs(regularizer):
     rng = np.random.default_rng(3)
     x, fake = (jnp.asarray(rng.normal(size=(8, 2)), jnp.float32) for _ in range(2))
     key = jax.random.PRNGKey(5)
-    got = d_penalty(spec, DeviceAxis(), state.d_params, {}, x, fake, None, key, jnp.asarray(0))
+    _, got, _ = d_regularizers(
+        spec, DeviceAxis(), state.d_params, {}, x, fake, None, key, jnp.asarray(0), {}
+    )
     # Independently: the inner D on numpy-packed inputs, the penalty over packs (one GP weight
     # per pack, drawn like the step draws it).
     inner = spec.discriminator.inner
@@ -201,7 +201,7 @@ def test_bad_pack_values_are_config_errors(value):
 def test_a_run_with_a_bad_pack_stops_before_writing(tmp_path):
     from helpers import tiny_config
 
-    from gan_jax.training.gan import train_and_evaluate
+    from gan_jax.tasks.gan import train_and_evaluate
 
     config = tiny_config("ring8", **{"model.pack": 3})
     with pytest.raises(ConfigError, match="model.pack=3"):

@@ -14,8 +14,8 @@ from gan_jax import models
 from gan_jax.errors import ConfigError
 from gan_jax.models import progan
 from gan_jax.progan.schedule import Phase, Schedule
-from gan_jax.progan.task import ProGANTask
 from gan_jax.runs.restore import checkpoint_steps, read_subtrees
+from gan_jax.tasks.progan import ProGANTask
 from gan_jax.training import loop
 
 
@@ -100,15 +100,15 @@ def test_killed_inside_fade_in_resumes_bit_exactly_and_samples_every_resolution(
             raise _Killed
         return pictures(step, state, writer)
 
-    task._workdir = str(tmp_path / "resumed")
+    task.workdir = str(tmp_path / "resumed")
     task.pictures = killed_at_4
     with pytest.raises(_Killed):
-        loop.train(task, task._workdir)
-    assert checkpoint_steps(task._workdir) == [3]
+        loop.train(task, task.workdir)
+    assert checkpoint_steps(task.workdir) == [3]
     task.pictures = pictures
-    loop.train(task, task._workdir)
+    loop.train(task, task.workdir)
 
-    (params, a), (_, b) = _leaves(str(tmp_path / "full"), 4), _leaves(task._workdir, 4)
+    (params, a), (_, b) = _leaves(str(tmp_path / "full"), 4), _leaves(task.workdir, 4)
     assert [p for p, _ in a] == [p for p, _ in b] and len(a) > 50
     for (path, x), (_, y) in zip(a, b, strict=True):
         np.testing.assert_array_equal(x, y, err_msg=jax.tree_util.keystr(path))

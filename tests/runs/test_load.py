@@ -129,7 +129,7 @@ def _restored_state(workdir):
     initialises (what a loader that re-initialised instead of reading would use)."""
     from gan_jax.runs.checkpoint import Checkpointer
     from gan_jax.runs.restore import read_run_files
-    from gan_jax.training.gan import build_spec, create_state
+    from gan_jax.tasks.gan import build_spec, create_state
 
     config, model = read_run_files(str(workdir))
     shape = tuple(model["data_shape"])

@@ -9,7 +9,7 @@ from jax import lax
 
 from gan_jax.core.step import make_train_step
 from gan_jax.data import make_source
-from gan_jax.training.gan import build_spec, create_state
+from gan_jax.tasks.gan import build_spec, create_state
 
 STEPS = 50
 

@@ -27,7 +27,7 @@ from jax.tree_util import tree_leaves_with_path as leaves_with_path
 from gan_jax.errors import ConfigError
 from gan_jax.platform import distributed
 from gan_jax.runs.restore import read_subtrees
-from gan_jax.training.gan import train_and_evaluate
+from gan_jax.tasks.gan import train_and_evaluate
 
 STATE = ("g_params", "d_params", "g_opt_state", "d_opt_state")
 # lr 1e-2 (not ring8's 1e-4): a wrong data slice or a missing all-reduce then moves the

@@ -14,8 +14,8 @@ from gan_jax.errors import ConfigError, DataError
 from gan_jax.platform.files import finite_or_none
 from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.restore import read_run_files
+from gan_jax.tasks.gan import build_spec, create_state, train_and_evaluate
 from gan_jax.training import parallel
-from gan_jax.training.gan import build_spec, create_state, train_and_evaluate
 
 
 @pytest.mark.parametrize("name", CONFIGS)

@@ -8,12 +8,13 @@ import pytest
 from helpers import tiny_config, write_npz
 
 import gan_jax
+from gan_jax import tasks
 from gan_jax.errors import ConfigError, DataError
 from gan_jax.evaluation.offline import evaluate_checkpoint
 from gan_jax.runs.restore import read_subtrees
-from gan_jax.training.gan import train_and_evaluate
+from gan_jax.tasks.gan import train_and_evaluate
+from gan_jax.tasks.vae import PER_ROW, VAETask
 from gan_jax.vae.compare import load_vae, reconstruction_mse, side_by_side
-from gan_jax.vae.task import PER_ROW, VAETask, train_vae
 
 
 def _config(name, source, **overrides):
@@ -31,7 +32,7 @@ def mnist_runs(tmp_path_factory):
     runs = {}
     for name in ("mnist_vae", "mnist_vaegan"):
         workdir = str(root / name)
-        runs[name] = (workdir, train_vae(_config(name, source), workdir))
+        runs[name] = (workdir, tasks.train(_config(name, source), workdir))
     return source, runs
 
 
@@ -69,9 +70,9 @@ def test_resumed_vaegan_run_equals_an_uninterrupted_one(mnist_runs, tmp_path):
     straight_dir, straight = runs["mnist_vaegan"]
     config = _config("mnist_vaegan", source)
     config.train.num_steps = 2
-    train_vae(config, str(tmp_path / "resumed"))
+    tasks.train(config, str(tmp_path / "resumed"))
     config.train.num_steps = 4
-    resumed = train_vae(config, str(tmp_path / "resumed"))
+    resumed = tasks.train(config, str(tmp_path / "resumed"))
     assert resumed == straight
     a, b = (read_subtrees(d, 4, sorted) for d in (straight_dir, str(tmp_path / "resumed")))
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b), strict=True):
@@ -83,7 +84,7 @@ def test_resumed_vaegan_run_equals_an_uninterrupted_one(mnist_runs, tmp_path):
 def test_faces_configs_train_tiny(name, tmp_path):
     source = write_npz(tmp_path / "faces.npz", (10, 10, 3), n=8)
     config = tiny_config(name, **{"data.source": source, "data.image_size": 8})
-    train = train_and_evaluate if name == "faces_gan" else train_vae
+    train = train_and_evaluate if name == "faces_gan" else tasks.train
     metrics = train(config, str(tmp_path / "run"))
     assert metrics["step"] == 2 and np.isfinite(
         metrics["d_loss" if name == "faces_gan" else "vae_loss"]

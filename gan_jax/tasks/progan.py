@@ -1,10 +1,10 @@
-"""Progressive-growing training as a task of the one training loop (`train_progan`).
+"""Progressive-growing training (`config.task = 'progan'`) as a task of the one training loop.
 
-`ProGANTask` gives `gan_jax.training.loop.train` a `PhaseRunner`: a Runner-like object that
-keeps the host's step count and runs, for every step, the step compiled for that step's phase
-(level, fade-in or not; `gan_jax.progan.schedule`). The parameter tree holds every level's
-layers from the start, so checkpoints have one shape for the whole run and a run killed
-anywhere, inside a fade-in too, resumes exactly (α is a function of the step).
+`ProGANTask` gives `gan_jax.training.loop.train` a `PhaseRunner`: a `StepRunner` that keeps the
+host's step count and runs, for every step, the step compiled for that step's phase (level,
+fade-in or not; `gan_jax.progan.schedule`) in one sharded placement. The parameter tree
+holds every level's layers from the start, so checkpoints have one shape for the whole run and
+a run killed anywhere, inside a fade-in too, resumes exactly (α is a function of the step).
 
 Pictures: `WORKDIR/samples/step_XXXXXX.png` (a fixed noise batch at the resolution being
 trained, upscaled to the final size so `progress.gif` shows the growth) and
@@ -28,15 +28,14 @@ from gan_jax import data as data_lib
 from gan_jax import losses, pictures
 from gan_jax.core import optim
 from gan_jax.core.sampling import fixed_latents
-from gan_jax.core.state import param_count
-from gan_jax.errors import ConfigError, TrainingDiverged
+from gan_jax.errors import ConfigError
 from gan_jax.models import progan as model_lib
 from gan_jax.progan.config import TASK, resolve_schedule
 from gan_jax.progan.schedule import Phase, Schedule
 from gan_jax.progan.step import ProGANState, make_step
-from gan_jax.runs.run_files import save_run_files
-from gan_jax.training import loop
-from gan_jax.training.parallel import Runner, select_devices
+from gan_jax.runs.export import GeneratorExport
+from gan_jax.tasks.base import TaskBase
+from gan_jax.training.parallel import Placement, Runner, StepRunner, placement, select_devices
 
 RESOLUTIONS_DIR = "resolutions"
 
@@ -69,53 +68,39 @@ def validate(config: ml_collections.ConfigDict) -> None:
         raise ConfigError(f"config.loss={config.loss!r}: progan trains with 'wgan' (WGAN-GP)")
 
 
-class PhaseRunner:
+class PhaseRunner(StepRunner):
     """The loop's `runner` for a schedule of per-phase steps (see the module docstring).
 
-    It places states, batches and keys like a 'sharded' `Runner` (jit + NamedSharding over
-    `devices`) and counts the steps it runs from the state it placed, so it knows the next
-    step's phase without reading the device; each phase's step is compiled on first use.
+    It counts the steps it runs from the state it placed, so it knows the next step's phase
+    without reading the device; each phase's step is compiled on first use, in the same
+    placement.
     """
 
-    steps_per_dispatch = 1
-
-    def __init__(self, step_for: Any, schedule: Schedule, devices: list[jax.Device]) -> None:
-        self._step_for, self.schedule, self.devices = step_for, schedule, devices
-        self._placer = Runner(lambda *_: _no_step, "sharded", devices)
+    def __init__(self, step_for: Any, schedule: Schedule, layout: Placement) -> None:
+        super().__init__(layout)
+        self._step_for, self.schedule = step_for, schedule
         self._runners: dict[Phase, Runner] = {}
-        self.num_devices = len(devices)
         self.next_step = 0
-
-    def check_batch_size(self, batch_size: int) -> None:
-        self._placer.check_batch_size(batch_size)
-
-    def place_batch(self, batch: dict[str, np.ndarray]) -> Any:
-        return self._placer.place_batch(batch)
-
-    def place_rng(self, rng: jax.Array) -> jax.Array:
-        return self._placer.place_rng(rng)
-
-    def host_state(self, state: ProGANState) -> ProGANState:
-        return self._placer.host_state(state)
-
-    def host_metrics(self, metrics: Any) -> dict[str, float]:
-        return self._placer.host_metrics(metrics)
 
     def place_state(self, state: ProGANState) -> ProGANState:
         self.next_step = int(jax.device_get(state.step))
-        return self._placer.place_state(state)
+        return super().place_state(state)
 
     def step(self, state: ProGANState, batch: Any, rng: jax.Array) -> tuple[Any, Any]:
         phase = self.schedule.phase(self.next_step)
         if phase not in self._runners:
             step = self._step_for(phase)
-            self._runners[phase] = Runner(lambda *_: step, "sharded", self.devices)
+            self._runners[phase] = Runner(lambda *_: step, self.placement)
         self.next_step += 1
         return self._runners[phase].step(state, batch, rng)
 
 
-class ProGANTask(loop.Task):
+class ProGANTask(TaskBase):
     """A progressive-growing run: built and checked here, before the loop writes anything."""
+
+    title = "ProGAN"
+    finite_metrics = ("d_loss", "g_loss")
+    divergence_hint = "lower the learning rates or raise progan.gp_weight"
 
     chart_panels = (
         ("losses", ("d_loss", "g_loss")),
@@ -125,8 +110,8 @@ class ProGANTask(loop.Task):
 
     def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
         validate(config)
-        self.config = config
-        self.source = data_lib.limit(data_lib.make_source(config.data), config.data.get("limit", 0))
+        super().__init__(config, workdir)
+        self.source = self.open_source()
         self.data_shape = tuple(self.source.data_shape)
         self.generator, self.discriminator = model_lib.build(config.model, self.data_shape)
         options = {k: v for k, v in config.loss_options.to_dict().items() if v is not None}
@@ -141,12 +126,9 @@ class ProGANTask(loop.Task):
             )
         self.g_tx = optim.make_optimizer(config.g_optimizer, tc.num_steps)
         self.d_tx = optim.make_optimizer(config.d_optimizer, tc.num_steps)
-        self.runner = PhaseRunner(
-            self._make_step, self.schedule, select_devices(config.num_devices)
-        )
+        layout = placement("sharded", select_devices(config.num_devices))
+        self.runner = PhaseRunner(self._make_step, self.schedule, layout)
         self.runner.check_batch_size(config.data.batch_size)
-        self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
-        self._workdir = os.path.abspath(workdir)
         self._init = jax.jit(self._init_state)  # compiled once per task
         self._z = fixed_latents(config.seed, tc.num_samples, config.model.latent_dim)
         self._sample = jax.jit(
@@ -171,9 +153,6 @@ class ProGANTask(loop.Task):
             self.schedule.phase_steps,
         )
 
-    def write_run_files(self, workdir: str) -> None:
-        save_run_files(self.config, workdir, self.data_shape, 0)
-
     def init_state(self) -> ProGANState:
         return self._init(jax.random.PRNGKey(self.config.seed))
 
@@ -194,22 +173,18 @@ class ProGANTask(loop.Task):
             g_batch_stats={},
         )
 
-    def describe(self, state: ProGANState) -> str:
+    def networks(self, state: ProGANState) -> dict[str, Any]:
+        return {"generator": state.g_params, "discriminator": state.d_params}
+
+    def details(self) -> str:
         s = self.schedule
         return (
-            f"ProGAN {self.data_shape[0]}px: generator {param_count(state.g_params):,} params, "
-            f"discriminator {param_count(state.d_params):,}; {s.levels} levels, "
-            f"{s.phase_steps} steps per phase, fully grown at step {s.grown_steps}; "
-            f"{self.runner.num_devices} {jax.devices()[0].platform} device(s)"
+            f"{self.data_shape[0]}px, {s.levels} levels, {s.phase_steps} steps per phase, "
+            f"fully grown at step {s.grown_steps}"
         )
 
-    def check_health(self, state: ProGANState, metrics: dict[str, float]) -> None:
-        if not all(np.isfinite(metrics[k]) for k in ("d_loss", "g_loss")):
-            raise TrainingDiverged(
-                f"a loss became non-finite by step {int(jax.device_get(state.step))} "
-                f"(d_loss={metrics['d_loss']}, g_loss={metrics['g_loss']}); lower the learning "
-                "rates or raise progan.gp_weight"
-            )
+    def generator_export(self) -> GeneratorExport:
+        return GeneratorExport("g_ema_params", None)
 
     def pictures(self, step: int, state: ProGANState, writer: Any) -> dict[str, float]:
         """Samples of the fixed noise batch at the level (and α) of the step just run."""
@@ -220,20 +195,8 @@ class ProGANTask(loop.Task):
         ncols = math.ceil(math.sqrt(len(images)))
         native = pictures.image_grid(images, ncols=ncols)
         r = phase.resolution
-        pictures.save_png(native, os.path.join(self._workdir, RESOLUTIONS_DIR, f"{r}x{r}.png"))
+        pictures.save_png(native, os.path.join(self.workdir, RESOLUTIONS_DIR, f"{r}x{r}.png"))
         scale = self.data_shape[0] // r
         big = np.repeat(np.repeat(images, scale, axis=1), scale, axis=2)
-        picture = pictures.image_grid(big, ncols=ncols)
-        pictures.save_png(picture, os.path.join(self._workdir, "samples", f"step_{step:06d}.png"))
-        writer.write_images(step, {"samples": picture[None]})
+        self.write_picture(step, pictures.image_grid(big, ncols=ncols), writer)
         return {}
-
-
-def train_progan(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
-    """Train (or resume) the progressive-growing run `config` in `workdir`; final metrics."""
-    return loop.train(ProGANTask(config, workdir), workdir)
-
-
-def _no_step(*_: Any) -> None:
-    """The placement-only Runner's step: never called (PhaseRunner runs per-phase Runners)."""
-    raise NotImplementedError

@@ -1,4 +1,4 @@
-"""The GAN task: `train_and_evaluate(config, workdir)`, the function behind `experiments.run`.
+"""The GAN task (`config.task` absent or 'gan'): `train_and_evaluate(config, workdir)`.
 
 `GANTask` builds data, models, loss, optimizers and stabilizers from the config and checks every
 config block (each by the package that uses it) before anything is written; the one training
@@ -19,18 +19,20 @@ import ml_collections
 from gan_jax import config as config_lib
 from gan_jax import data as data_lib
 from gan_jax import losses, models, pictures
-from gan_jax.core import augment, optim, regularizers, stabilizers
-from gan_jax.core.state import NET_NAMES, GANState, init_state, param_count
-from gan_jax.core.step import GANSpec
+from gan_jax.core import augment, augmentation, optim, stabilizers, terms
+from gan_jax.core.spec import GANSpec, extensions_init
+from gan_jax.core.state import NET_NAMES, GANState, init_state
+from gan_jax.core.step import make_train_step
 from gan_jax.errors import ConfigError, DataError, TrainingDiverged
 from gan_jax.evaluation import settings as eval_settings
 from gan_jax.evaluation.evaluator import Evaluator
 from gan_jax.models import packing
-from gan_jax.runs.run_files import save_run_files
+from gan_jax.runs.export import GeneratorExport
+from gan_jax.tasks.base import TaskBase
 from gan_jax.training import loop
 from gan_jax.training.evals import EvalHook
 from gan_jax.training.monitor import Monitor
-from gan_jax.training.parallel import PARALLEL_MODES, Runner, select_devices
+from gan_jax.training.parallel import PARALLEL_MODES, select_devices
 
 CHART_PANELS = (
     ("losses", ("d_loss", "g_loss")),
@@ -96,13 +98,12 @@ def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -
         ema_decay=st.ema_decay,
         skip_margin=st.skip_margin,
         skip_rule=st.skip_rule,
-        augment=augment.validate(config.augment, data_shape),
+        augment=augmentation.from_policy(augment.validate(config.augment, data_shape)),
         adaptive_l2=st if st.adaptive_l2 else None,
-        regularizer=st.regularizer,
-        reg_scale=regularizers.penalty_scale(
-            st.regularizer, st.regularizer_weight, st.regularizer_interval
+        d_terms=terms.make("d", st.regularizer, st.regularizer_weight, st.regularizer_interval),
+        g_terms=terms.make(
+            "g", st.g_regularizer, st.g_regularizer_weight, st.g_regularizer_interval
         ),
-        reg_interval=st.regularizer_interval,
     )
 
 
@@ -118,18 +119,9 @@ def create_state(spec: GANSpec, data_shape: tuple[int, ...], seed: int) -> GANSt
         data_shape=data_shape,
         num_classes=spec.num_classes,
         ema=spec.ema_decay > 0,
+        extensions=extensions_init(spec),
     )
     return jax.jit(init)(jax.random.fold_in(jax.random.PRNGKey(seed), 0))
-
-
-def gan_runner(spec: GANSpec, config: ml_collections.ConfigDict) -> Runner:
-    """The GAN step placed as `config.parallel` and `config.num_devices` say."""
-    return Runner(
-        spec,
-        config.parallel,
-        select_devices(config.num_devices),
-        config.train.steps_per_dispatch,
-    )
 
 
 def _check_labels(config: ml_collections.ConfigDict, source: Any) -> None:
@@ -146,24 +138,28 @@ def _check_labels(config: ml_collections.ConfigDict, source: Any) -> None:
         )
 
 
-class GANTask(loop.Task):
+class GANTask(TaskBase):
     """A GAN run: everything is built and checked here, before the loop writes anything."""
 
+    title = "GAN"
     chart_panels = CHART_PANELS
 
     def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
         validate(config)
-        self.config = config
+        super().__init__(config, workdir)
         # Training reads `data.limit` images (all when 0); evaluation reads the whole dataset.
         full = data_lib.make_source(config.data)
         self.source = data_lib.limit(full, config.data.get("limit", 0))
+        self.data_shape = tuple(self.source.data_shape)
         _check_labels(config, self.source)
-        self.spec = build_spec(config, self.source.data_shape)
+        self.spec = build_spec(config, self.data_shape)
         if self.spec.loss.logistic:  # BCE losses: guide lines at log 2 and 2 log 2
             self.chart_panels = BCE_CHART_PANELS
-        self.runner = gan_runner(self.spec, config)
-        self.runner.check_batch_size(config.data.batch_size)
-        self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
+        self.runner = self.make_runner(
+            functools.partial(make_train_step, self.spec),
+            config.parallel,
+            config.train.steps_per_dispatch,
+        )
         # A missing feature network stops the run here, before anything is written.
         self.evals = (
             EvalHook(
@@ -174,21 +170,20 @@ class GANTask(loop.Task):
             if config.evals.every
             else None
         )
-        self._workdir = os.path.abspath(workdir)
         self._monitor: Monitor | None = None
 
-    def write_run_files(self, workdir: str) -> None:
-        save_run_files(self.config, workdir, self.source.data_shape, self.config.model.num_classes)
+    def num_classes(self) -> int:
+        return self.config.model.num_classes
 
     def init_state(self) -> GANState:
-        return create_state(self.spec, self.source.data_shape, self.config.seed)
+        return create_state(self.spec, self.data_shape, self.config.seed)
 
-    def describe(self, state: GANState) -> str:
-        return (
-            f"Generator: {param_count(state.g_params):,} params; discriminator: "
-            f"{param_count(state.d_params):,} params; {self.runner.num_devices} "
-            f"{jax.devices()[0].platform} device(s), mode {self.runner.mode}"
-        )
+    def networks(self, state: GANState) -> dict[str, Any]:
+        return {"generator": state.g_params, "discriminator": state.d_params}
+
+    def generator_export(self) -> GeneratorExport:
+        weights = "g_ema_params" if self.spec.ema_decay > 0 else "g_params"
+        return GeneratorExport(weights, "g_batch_stats")
 
     def check_health(self, state: GANState, metrics: dict[str, float]) -> None:
         bad_step = int(jax.device_get(state.diverged_step).reshape(-1)[0])
@@ -210,7 +205,7 @@ class GANTask(loop.Task):
                 spec.num_classes,
                 tc.num_samples,
                 self.config.seed,
-                self._workdir,
+                self.workdir,
             )
         return self._monitor.write(step, state, writer)
 

@@ -1,5 +1,5 @@
-"""The encoder task: `train_encoder(config, workdir)` trains an encoder E for a frozen generator G
-(DIGITS), through the one training loop (`gan_jax.training.loop`).
+"""The encoder task (`config.task = 'encoder'`): an encoder E for a frozen generator G (DIGITS),
+through the one training loop (`gan_jax.training.loop`); its step is `gan_jax.encoder.step`.
 
 E (the discriminator's body with a dense latent head, `gan_jax.models.encoder`) learns
 z = E(x, y) so that G(z, y) reconstructs x: loss = mean (G(E(x)) - x)^2 over pixels, plus
@@ -21,95 +21,27 @@ import json
 import os
 from typing import Any
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
-from flax import struct
 
 from gan_jax import pictures
 from gan_jax.config import base_config
 from gan_jax.core.optim import make_optimizer
-from gan_jax.core.sampling import latent_sampler
-from gan_jax.core.state import param_count
 from gan_jax.data import make_source
 from gan_jax.data.preprocess import to_model_range
 from gan_jax.encoder.config import TASK, validate
-from gan_jax.errors import CheckpointError, ConfigError, DataError, TrainingDiverged
+from gan_jax.encoder.step import EncoderState, make_step
+from gan_jax.errors import CheckpointError, ConfigError, DataError
 from gan_jax.models import encoder as model_lib
 from gan_jax.platform.files import write_json_atomic
 from gan_jax.runs import loading as generator_lib
 from gan_jax.runs.checkpoint import Checkpointer
+from gan_jax.runs.export import GeneratorExport
 from gan_jax.runs.restore import checkpoint_steps, pick_step, read_subtrees, resolve_run
-from gan_jax.runs.run_files import CONFIG_FILE, MODEL_FILE, save_run_files
-from gan_jax.training import loop
-from gan_jax.training.parallel import Runner, select_devices
-
-
-class EncoderState(struct.PyTreeNode):
-    step: jax.Array
-    params: Any
-    batch_stats: Any
-    opt_state: optax.OptState
-
-
-def make_step(
-    encoder: nn.Module,
-    generator: nn.Module,
-    tx: optax.GradientTransformation,
-    latent_dim: int,
-    num_classes: int,
-    latent_loss_weight: float = 0.0,
-):
-    """The pure train step `(state, batch, rng, g_variables) -> (state, metrics)`; G's
-    variables are a constant input (`Runner(constants=...)`), never differentiated. Generated
-    pairs draw z from the generator's latent prior."""
-    draw_z = latent_sampler(generator)
-
-    def step(state: EncoderState, batch: dict[str, jax.Array], rng: jax.Array, g_vars: Any):
-        key = jax.random.fold_in(rng, state.step)
-        z_key, y_key, dropout_key = jax.random.split(key, 3)
-        x = batch["x"]
-        y = batch.get("y") if num_classes else None
-        n = x.shape[0]
-        inputs, labels = x, y
-        if latent_loss_weight > 0:  # generated pairs (G(z), z) ride along in the same E pass
-            z = draw_z(z_key, (n, latent_dim), jnp.float32)  # the generator's prior
-            y_fake = jax.random.randint(y_key, (n,), 0, num_classes) if num_classes else None
-            inputs = jnp.concatenate([x, generator.apply(g_vars, z, y_fake, train=False)])
-            labels = None if y is None else jnp.concatenate([y, y_fake])
-
-        def loss_fn(params):
-            z_hat, updates = encoder.apply(
-                {"params": params, "batch_stats": state.batch_stats},
-                inputs,
-                labels,
-                train=True,
-                mutable=["batch_stats"],
-                rngs={"dropout": dropout_key},
-            )
-            recon = generator.apply(g_vars, z_hat[:n], y, train=False)
-            metrics = {"pixel_mse": jnp.mean((recon - x) ** 2)}
-            loss = metrics["pixel_mse"]
-            if latent_loss_weight > 0:
-                metrics["latent_mse"] = jnp.mean((z_hat[n:] - z) ** 2)
-                loss = loss + latent_loss_weight * metrics["latent_mse"]
-            return loss, (updates.get("batch_stats", {}), {"loss": loss, **metrics})
-
-        grads, (batch_stats, metrics) = jax.grad(loss_fn, has_aux=True)(state.params)
-        updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        metrics["grad_norm"] = optax.global_norm(grads)
-        new_state = state.replace(
-            step=state.step + 1,
-            params=optax.apply_updates(state.params, updates),
-            batch_stats=batch_stats,
-            opt_state=opt_state,
-        )
-        return new_state, metrics
-
-    return step
+from gan_jax.runs.run_files import CONFIG_FILE, MODEL_FILE
+from gan_jax.tasks.base import TaskBase
 
 
 def _source_generator(config: ml_collections.ConfigDict) -> generator_lib.Generator:
@@ -140,7 +72,9 @@ def _freeze(gen: generator_lib.Generator, directory: str) -> None:
     config.json the run started with."""
     write_json_atomic(gen.config.to_dict(), os.path.join(directory, CONFIG_FILE))
     with open(os.path.join(gen.workdir, MODEL_FILE)) as f:
-        write_json_atomic(json.load(f), os.path.join(directory, MODEL_FILE))
+        model = json.load(f)
+    model["generator"] = GeneratorExport("g_params", "g_batch_stats").to_json()  # the copy's
+    write_json_atomic(model, os.path.join(directory, MODEL_FILE))
     state = {
         "step": np.asarray(gen.step, np.int32),
         "g_params": gen.variables["params"],
@@ -187,8 +121,12 @@ def _pictured_examples(source: Any, num: int, num_classes: int):
     return to_model_range(examples["x"]), labels
 
 
-class EncoderTask(loop.Task):
+class EncoderTask(TaskBase):
     """An encoder run for the one training loop: built and checked before anything is written."""
+
+    title = "Encoder"
+    finite_metrics = ("loss",)
+    divergence_hint = "lower --config.optimizer.lr"
 
     chart_panels = (
         ("encoder loss", ("loss", "pixel_mse", "latent_mse")),
@@ -197,13 +135,14 @@ class EncoderTask(loop.Task):
 
     def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
         validate(config)
-        self.config = config
-        self._workdir = os.path.abspath(workdir)
-        frozen_dir = os.path.join(self._workdir, generator_lib.GENERATOR_DIR)
+        super().__init__(config, workdir)
+        self.rng = jax.random.PRNGKey(config.seed + 1)  # the encoder's own key, as it always was
+        frozen_dir = os.path.join(self.workdir, generator_lib.GENERATOR_DIR)
         self._frozen = bool(checkpoint_steps(frozen_dir))
         gen = generator_lib.load(frozen_dir) if self._frozen else _source_generator(config)
         self.gen, self._frozen_dir = gen, frozen_dir
         self.source = make_source(_data_config(config, gen))
+        self.data_shape = gen.data_shape
         _check_data(self.source, gen)
         self.encoder = model_lib.build_encoder(
             gen.config.model, gen.data_shape, gen.config.get("stabilizers")
@@ -217,19 +156,15 @@ class EncoderTask(loop.Task):
             gen.num_classes,
             config.encoder.latent_loss_weight,
         )
-        self.runner = Runner(
-            lambda *_: step,
-            "sharded",
-            select_devices(config.num_devices),
-            constants=gen.variables,
-        )
-        self.runner.check_batch_size(config.data.batch_size)
-        self.rng = jax.random.PRNGKey(config.seed + 1)
+        self.runner = self.make_runner(lambda *_: step, constants=gen.variables)
         self._shown = _pictured_examples(self.source, config.train.num_samples, gen.num_classes)
         self._encode = jax.jit(lambda v, x, y: self.encoder.apply(v, x, y, train=False))
 
+    def num_classes(self) -> int:
+        return self.gen.num_classes
+
     def write_run_files(self, workdir: str) -> None:
-        save_run_files(self.config, workdir, self.gen.data_shape, self.gen.num_classes)
+        super().write_run_files(workdir)
         if not self._frozen:
             _freeze(self.gen, self._frozen_dir)
 
@@ -248,19 +183,14 @@ class EncoderTask(loop.Task):
             return _from_discriminator(state, self.config, self.gen)
         return state
 
-    def describe(self, state: EncoderState) -> str:
-        return (
-            f"Encoder: {param_count(state.params):,} params for the generator of "
-            f"{self.gen.workdir} (step {self.gen.step}); {self.runner.num_devices} "
-            f"{jax.devices()[0].platform} device(s)"
-        )
+    def networks(self, state: EncoderState) -> dict[str, Any]:
+        return {"encoder": state.params}
 
-    def check_health(self, state: EncoderState, metrics: dict[str, float]) -> None:
-        if not np.isfinite(metrics["loss"]):
-            raise TrainingDiverged(
-                f"the encoder loss became non-finite at step {int(jax.device_get(state.step))}; "
-                "lower --config.optimizer.lr"
-            )
+    def details(self) -> str:
+        return f"for the generator of {self.gen.workdir} (step {self.gen.step})"
+
+    def generator_export(self) -> GeneratorExport:
+        return GeneratorExport("g_params", "g_batch_stats", generator_lib.GENERATOR_DIR)
 
     def pictures(self, step: int, state: EncoderState, writer: Any) -> dict[str, float]:
         """Reconstructions of the first `train.num_samples` images, under their inputs."""
@@ -271,14 +201,8 @@ class EncoderTask(loop.Task):
         )
         rows = pictures.reconstruction_rows(images, recon)
         picture = pictures.image_grid(rows.reshape((-1, *self.gen.data_shape)), ncols=8)
-        pictures.save_png(picture, os.path.join(self._workdir, "samples", f"step_{step:06d}.png"))
-        writer.write_images(step, {"reconstructions": picture[None]})
+        self.write_picture(step, picture, writer, "reconstructions")
         return {"eval_pixel_mse": float(np.mean((recon - images) ** 2))}
-
-
-def train_encoder(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
-    """Train (or resume) the encoder run `config` in `workdir`; return its final metrics."""
-    return loop.train(EncoderTask(config, workdir), workdir)
 
 
 def _from_discriminator(

@@ -1,10 +1,11 @@
-"""The VAE task: `train_vae(config, workdir)` trains a VAE or a VAE/GAN (`config.task = 'vae'`)
-through the one training loop (`gan_jax.training.loop`).
+"""The VAE task (`config.task = 'vae'`): a VAE or a VAE/GAN through the one training loop
+(`gan_jax.training.loop`).
 
 The step is `gan_jax.vae.step`. The run folder is a GAN run folder as far as readers care:
 config.json (with the GAN fields: `model` describes the decoder), model.json, and checkpoints
-whose `g_params` / `g_batch_stats` are the decoder, so `gan_jax.load(WORKDIR)` samples the
-decoder and `python -m experiments.evaluate --workdir=WORKDIR` scores its samples;
+whose `g_params` / `g_batch_stats` are the decoder (the task's generator export), so
+`gan_jax.load(WORKDIR)` samples the decoder and `python -m experiments.evaluate
+--workdir=WORKDIR` scores its samples;
 `gan_jax.vae.compare.load_vae(WORKDIR)` also attaches the encoder's mean μ(x) as `.encode`.
 Progress pictures (`samples/step_XXXXXX.png` and TensorBoard `samples`): the first training
 images above their reconstructions G(μ(x)), then random samples G(z) from a fixed z ~ N(0, I).
@@ -13,25 +14,20 @@ images above their reconstructions G(μ(x)), then random samples G(z) from a fix
 from __future__ import annotations
 
 import functools
-import os
 from typing import Any
 
 import jax
 import ml_collections
 import numpy as np
 
-from gan_jax import data as data_lib
 from gan_jax import losses, models, pictures
 from gan_jax.core import optim, stabilizers
 from gan_jax.core.sampling import fixed_latents, make_sampler
-from gan_jax.core.state import param_count
 from gan_jax.data.preprocess import to_model_range
-from gan_jax.errors import TrainingDiverged
 from gan_jax.models.vae import build_vae_encoder
-from gan_jax.runs.run_files import save_run_files
-from gan_jax.training import gan as gan_task
-from gan_jax.training import loop
-from gan_jax.training.parallel import Runner, select_devices
+from gan_jax.runs.export import GeneratorExport
+from gan_jax.tasks import gan as gan_task
+from gan_jax.tasks.base import TaskBase
 from gan_jax.vae import config as vae_config
 from gan_jax.vae.step import VAESpec, VAEState, init_vae_state, make_vae_step
 
@@ -67,8 +63,11 @@ def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -
     )
 
 
-class VAETask(loop.Task):
+class VAETask(TaskBase):
     """A VAE or VAE/GAN run, built and checked before the loop writes anything."""
+
+    finite_metrics = ("vae_loss", "d_loss", "g_loss")
+    divergence_hint = "lower the learning rates (e_optimizer, g_optimizer, d_optimizer)"
 
     chart_panels = (
         ("VAE terms (nats per image)", ("kl", "recon")),
@@ -80,20 +79,15 @@ class VAETask(loop.Task):
     def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
         gan_task.validate(config)
         vae_config.validate(config)
-        self.config = config
-        self._workdir = os.path.abspath(workdir)
-        self.source = data_lib.limit(data_lib.make_source(config.data), config.data.get("limit", 0))
+        super().__init__(config, workdir)
+        self.source = self.open_source()
         self.data_shape = tuple(self.source.data_shape)
         self.spec = build_spec(config, self.data_shape)
+        self.title = "VAE/GAN" if self.spec.gan else "VAE"
         step = make_vae_step(self.spec)
-        self.runner = Runner(
-            lambda *_: step,
-            "sharded",
-            select_devices(config.num_devices),
-            config.train.steps_per_dispatch,
+        self.runner = self.make_runner(
+            lambda *_: step, steps_per_dispatch=config.train.steps_per_dispatch
         )
-        self.runner.check_batch_size(config.data.batch_size)
-        self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)
         num = config.train.num_samples
         shown = self.source.read(np.arange(min(max(PER_ROW, num // 2), len(self.source))))
         self._shown = to_model_range(shown["x"])
@@ -102,28 +96,16 @@ class VAETask(loop.Task):
         mean_encoder = self.spec.encoder.clone(mean_only=True)
         self._encode = jax.jit(lambda v, x: mean_encoder.apply(v, x, train=False))
 
-    def write_run_files(self, workdir: str) -> None:
-        save_run_files(self.config, workdir, self.data_shape, 0)
-
     def init_state(self) -> VAEState:
         init = functools.partial(init_vae_state, self.spec, data_shape=self.data_shape)
         return jax.jit(init)(jax.random.PRNGKey(self.config.seed))
 
-    def describe(self, state: VAEState) -> str:
-        d = f"; discriminator: {param_count(state.d_params):,}" if self.spec.gan else ""
-        return (
-            f"{'VAE/GAN' if self.spec.gan else 'VAE'}: encoder {param_count(state.e_params):,} "
-            f"params; decoder (generator): {param_count(state.g_params):,}{d}; "
-            f"{self.runner.num_devices} {jax.devices()[0].platform} device(s)"
-        )
+    def networks(self, state: VAEState) -> dict[str, Any]:
+        nets = {"encoder": state.e_params, "decoder (generator)": state.g_params}
+        return {**nets, "discriminator": state.d_params} if self.spec.gan else nets
 
-    def check_health(self, state: VAEState, metrics: dict[str, float]) -> None:
-        bad = [k for k in ("vae_loss", "d_loss", "g_loss") if not np.isfinite(metrics.get(k, 0))]
-        if bad:
-            raise TrainingDiverged(
-                f"{', '.join(bad)} became non-finite by step {int(jax.device_get(state.step))}; "
-                "lower the learning rates (e_optimizer, g_optimizer, d_optimizer)"
-            )
+    def generator_export(self) -> GeneratorExport:
+        return GeneratorExport("g_params", "g_batch_stats")
 
     def pictures(self, step: int, state: VAEState, writer: Any) -> dict[str, float]:
         """Inputs above their reconstructions, then random samples (PNG + TensorBoard)."""
@@ -133,12 +115,5 @@ class VAETask(loop.Task):
         samples = np.asarray(self._sample(g_vars, self._z, None))
         rows = pictures.reconstruction_rows(self._shown, recon, PER_ROW)
         images = np.concatenate([rows.reshape((-1, *self.data_shape)), samples])
-        picture = pictures.image_grid(images, ncols=PER_ROW)
-        pictures.save_png(picture, os.path.join(self._workdir, "samples", f"step_{step:06d}.png"))
-        writer.write_images(step, {"samples": picture[None]})
+        self.write_picture(step, pictures.image_grid(images, ncols=PER_ROW), writer)
         return {"eval_pixel_mse": float(np.mean((recon - self._shown) ** 2))}
-
-
-def train_vae(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
-    """Train (or resume) the VAE or VAE/GAN run `config` in `workdir`; its final metrics."""
-    return loop.train(VAETask(config, workdir), workdir)
