@@ -14,6 +14,7 @@ from gan_jax.core import terms
 from gan_jax.core.state import init_state
 from gan_jax.data import make_source
 from gan_jax.runs.checkpoint import Checkpointer
+from gan_jax.runs.restore import checkpoint_steps, read_subtrees
 from gan_jax.runs.run_files import save_run_files
 from gan_jax.tasks.gan import build_spec, create_state
 
@@ -146,3 +147,28 @@ class FakeNet:
     def apply(self, images):
         feats = images.reshape(len(images), -1) @ self.w
         return {"features": feats, "logits": feats[:, :10]}
+
+
+def gan_initial_state(config):
+    """The state `train_and_evaluate(config, ...)` starts a new run from, as host arrays."""
+    source = make_source(config.data)
+    spec = build_spec(config, source.data_shape)
+    return jax.device_get(create_state(spec, source.data_shape, config.seed))
+
+
+def _arrays(tree) -> dict:
+    flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+    return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in flat}
+
+
+def assert_trained(workdir, initial, nets=("g_params", "d_params")):
+    """Every parameter array of the networks `nets` (state fields) in `workdir`'s latest
+    checkpoint differs from `initial`, the state the run's task starts from: a train step that
+    updates nothing, or leaves a network or one of its layers alone, fails."""
+    step = checkpoint_steps(str(workdir))[-1]
+    saved = read_subtrees(str(workdir), step, lambda _: list(nets))
+    for net in nets:
+        before, after = _arrays(getattr(initial, net)), _arrays(saved[net])
+        assert before and before.keys() == after.keys(), net
+        unchanged = [key for key in before if np.array_equal(before[key], after[key])]
+        assert not unchanged, f"{net} at step {step} still as initialised: {unchanged}"

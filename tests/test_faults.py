@@ -8,6 +8,7 @@ per case; faults the process boundary does not matter for are injected in-proces
 folder read-only). One subprocess: SIGTERM in the middle of `experiments.run`.
 """
 
+import contextlib
 import errno
 import json
 import os
@@ -34,6 +35,7 @@ from gan_jax.errors import (
     WorkdirLocked,
 )
 from gan_jax.platform.lock import WorkdirLock
+from gan_jax.platform.signals import StopRequest
 from gan_jax.runs.restore import checkpoint_steps, read_subtrees
 from gan_jax.runs.run_files import CONFIG_HISTORY
 from gan_jax.tasks.gan import train_and_evaluate
@@ -180,28 +182,103 @@ def test_2_sigterm_saves_the_step_and_the_rerun_ends_bit_identical(tmp_path, cap
     assert_same_state(state_of(workdir, 200), state_of(reference, 200))
 
 
-def test_2_sigint_stops_at_the_dispatch_with_a_checkpoint_and_status_130(run, monkeypatch, capsys):
+@contextlib.contextmanager
+def sigint_set_to(handler):
+    """SIGINT handled by `handler` inside the block, whatever this process inherited (a script's
+    background job inherits it ignored); what was there is put back afterwards."""
+    inherited = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+
+
+def ctrl_c_at_step_5(monkeypatch, seen):
+    """Send this process SIGINT from the training loop at step 5, recording in `seen` the
+    SIGINT and SIGTERM handlers in force there."""
     update = DeadRunWatch.update
 
-    def ctrl_c_at_step_5(self, step, metrics):
+    def at_step_5(self, step, metrics):
         if step == 5:
+            seen.update(sigint=signal.getsignal(signal.SIGINT))
+            seen.update(sigterm=signal.getsignal(signal.SIGTERM))
             os.kill(os.getpid(), signal.SIGINT)
         return update(self, step, metrics)
 
-    monkeypatch.setattr(DeadRunWatch, "update", ctrl_c_at_step_5)
+    monkeypatch.setattr(DeadRunWatch, "update", at_step_5)
+
+
+def is_stop_request(handler) -> bool:
+    return isinstance(getattr(handler, "__self__", None), StopRequest)
+
+
+def test_2_sigint_stops_at_the_dispatch_with_a_checkpoint_and_status_130(run, monkeypatch, capsys):
+    calls = []
+
+    def sentinel(signum, frame):
+        calls.append(signum)
+
+    seen = {}
+    ctrl_c_at_step_5(monkeypatch, seen)
     before = (run / "metrics.json").read_bytes()
-    with pytest.raises(Interrupted) as info:
-        train_and_evaluate(ring8(**{"train.num_steps": 10, "train.log_every": 1}), run)
+    with sigint_set_to(sentinel):
+        with pytest.raises(Interrupted) as info:
+            train_and_evaluate(ring8(**{"train.num_steps": 10, "train.log_every": 1}), run)
+        assert signal.getsignal(signal.SIGINT) is sentinel  # exactly what was there, back
+    assert is_stop_request(seen["sigint"]) and is_stop_request(seen["sigterm"])
+    assert calls == []  # the run caught it, not the handler found
     assert (info.value.step, info.value.exit_code) == (5, 130)
     assert max(checkpoint_steps(str(run))) == 5  # not a periodic step (checkpoint_every=2)
     assert (run / "metrics.json").read_bytes() == before  # not marked finished
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
 
     def rethrow():
         raise info.value
 
     line = one_error_line(capsys, 130, rethrow)
     assert line == "interrupted at step 5; checkpoint saved; rerun the same command to resume"
+
+
+def test_2_a_run_started_with_sigint_ignored_ignores_ctrl_c(run, monkeypatch):
+    seen = {}
+    ctrl_c_at_step_5(monkeypatch, seen)
+    with sigint_set_to(signal.SIG_IGN):
+        result = train_and_evaluate(ring8(**{"train.num_steps": 10, "train.log_every": 1}), run)
+        assert signal.getsignal(signal.SIGINT) == signal.SIG_IGN
+    assert seen["sigint"] == signal.SIG_IGN  # no handler installed for it
+    assert is_stop_request(seen["sigterm"])  # SIGTERM still stops it gracefully
+    assert result["step"] == 10 and max(checkpoint_steps(str(run))) == 10
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_2_a_second_signal_reaches_the_handler_found_and_exit_restores_it(sig):
+    calls = []
+
+    def sentinel(signum, frame):
+        calls.append(signum)
+
+    inherited = signal.signal(sig, sentinel)
+    try:
+        with StopRequest() as stop:
+            os.kill(os.getpid(), sig)
+            assert stop.requested() and stop.signum == sig and calls == []
+            os.kill(os.getpid(), sig)  # a stuck run can still be stopped
+            assert calls == [sig]
+        assert signal.getsignal(sig) is sentinel
+    finally:
+        signal.signal(sig, inherited)
+
+
+def test_2_a_handler_python_cannot_put_back_is_left_alone(monkeypatch):
+    # getsignal gives None for a handler installed outside Python (an embedding program's);
+    # signal.signal(sig, None) would raise when the run ends.
+    getsignal = signal.getsignal
+    monkeypatch.setattr(
+        signal, "getsignal", lambda s: None if s == signal.SIGTERM else getsignal(s)
+    )
+    found = getsignal(signal.SIGTERM)
+    with StopRequest():
+        assert getsignal(signal.SIGTERM) is found
+    assert getsignal(signal.SIGTERM) is found
 
 
 # 3. A corrupt newest checkpoint blocks resume and load.

@@ -4,8 +4,14 @@ saves a checkpoint and exits with 128 + the signal (143, 130).
 
 Hand-written on Python's `signal` module because that is the only way to catch them: the
 handler only records the signal (nothing else is safe inside a handler); a second signal of
-either kind falls through to Python's default (SIGTERM kills, SIGINT raises
-KeyboardInterrupt), so a stuck run can still be stopped at once.
+either kind falls through to the handler that was there before (by default SIGTERM kills,
+SIGINT raises KeyboardInterrupt), so a stuck run can still be stopped at once. Leaving the
+block puts back exactly the handlers found on entering it.
+
+A run started with SIGINT ignored (what a script's `command &` inherits) leaves it ignored:
+the Ctrl-C typed at the terminal is meant for the foreground job, not for it. SIGTERM is caught
+either way. A handler installed outside Python (`signal.getsignal` gives None) is left alone,
+since Python could not put it back.
 
 In a multi-process run the signal may reach some processes a dispatch later than others (or
 only one of them), yet all must stop at the same step and save together: `requested()`
@@ -23,8 +29,9 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class StopRequest:
-    """`with StopRequest() as stop:` catches SIGTERM/SIGINT; `stop.requested()` asks (all
-    processes agreeing); `stop.signum` is the signal received (the first, on any process)."""
+    """`with StopRequest() as stop:` catches SIGTERM and SIGINT (unless SIGINT is ignored);
+    `stop.requested()` asks (all processes agreeing); `stop.signum` is the signal received (the
+    first, on any process)."""
 
     def __init__(self) -> None:
         self.signum = 0
@@ -36,9 +43,14 @@ class StopRequest:
             signal.signal(sig, handler)
 
     def __enter__(self) -> StopRequest:
-        if threading.current_thread() is threading.main_thread():  # handlers live there only
-            for sig in STOP_SIGNALS:
-                self._previous[sig] = signal.signal(sig, self._handle)
+        if threading.current_thread() is not threading.main_thread():  # handlers live there only
+            return self
+        for sig in STOP_SIGNALS:
+            previous = signal.getsignal(sig)
+            if previous is None or (sig == signal.SIGINT and previous == signal.SIG_IGN):
+                continue
+            signal.signal(sig, self._handle)
+            self._previous[sig] = previous
         return self
 
     def __exit__(self, *exc) -> None:

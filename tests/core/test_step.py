@@ -1,5 +1,5 @@
 """The train step: multi-device paths reproduce 1 device; divergence is caught; n_critic and
-steps_per_dispatch equal their hand-composed single steps."""
+steps_per_dispatch equal their hand-composed single steps; it is a pure function of its inputs."""
 
 import jax
 import jax.numpy as jnp
@@ -265,11 +265,31 @@ def test_non_finite_loss_is_recorded_with_step_and_network():
     assert int(state.diverged_net) == DISCRIMINATOR
 
 
-def test_state_is_pure_function_of_inputs():
+def test_step_is_a_pure_function_of_state_batch_and_rng():
+    """The same (state, batch, rng) gives the same result, whatever ran in between; the inputs
+    are left as they were (not updated in place, not donated); and the noise comes from the
+    inputs: another rng, or the same rng at another step, changes the result."""
     spec, shape = _spec(), (2,)
     step = jax.jit(make_train_step(spec))
-    b = _batches(shape, 1)[0]
-    a, _ = step(_state(spec, shape), b, jax.random.PRNGKey(1))
-    c, _ = step(_state(spec, shape), b, jax.random.PRNGKey(1))
-    _assert_close(a, c, 0)
-    assert jnp.all(a.step == 1)
+    s0 = _state(spec, shape)
+    b0, b1 = _batches(shape, 2)
+    s0_copy, b0_copy = jax.tree.map(np.array, s0), jax.tree.map(np.array, b0)
+    rng = jax.random.PRNGKey(1)
+
+    first, m_first = step(s0, b0, rng)
+    step(first, b1, jax.random.PRNGKey(5))  # other work in between
+    again, m_again = step(s0, b0, rng)
+    _assert_close(first, again, 0)
+    _assert_close(m_first, m_again, 0)
+    _assert_close(s0, s0_copy, 0)  # still readable and unchanged
+    _assert_close(b0, b0_copy, 0)
+    assert int(first.step) == 1
+
+    other_rng, _ = step(s0, b0, jax.random.PRNGKey(2))
+    later, _ = step(s0.replace(step=s0.step + 5), b0, rng)
+    for moved in (other_rng, later):
+        for net in ("g_params", "d_params"):
+            diffs = jax.tree.map(
+                lambda x, y: np.abs(x - y).max(), getattr(first, net), getattr(moved, net)
+            )
+            assert max(jax.tree.leaves(diffs)) > 1e-6, net

@@ -1,5 +1,6 @@
 """The train step's pieces on their own, on a linear D and a constant G whose gradients are
-written out by hand: the device adapter, D's and G's updates, skipping, EMA, L2, divergence."""
+written out by hand: the device adapter, D's and G's updates, skipping, EMA, L2, divergence,
+and the whole step's outcome computed by hand from them in order."""
 
 import dataclasses
 
@@ -300,27 +301,64 @@ def test_record_divergence_keeps_the_first_bad_step_and_its_network():
 # --- the composition -----------------------------------------------------------------------------
 
 
-def test_train_step_is_the_pieces_in_order():
-    band = ml_collections.ConfigDict(
-        dict(l2_band_low=0.1, l2_band_high=0.2, l2_step=0.01, l2_max=1.0)
+def _d_step_by_hand(w, b, g, x, l2_weight):
+    """One SGD update of the linear D against the constant G (BCE, ½λ‖W‖² on the kernel), in
+    float64: (new w, new b, D's loss before the update)."""
+    l_r, l_f = x @ w + b, g @ w + b
+    grad_w = np.mean(-_sigmoid(-l_r)[:, None] * x, axis=0) + _sigmoid(l_f) * g + l2_weight * w
+    grad_b = np.mean(-_sigmoid(-l_r)) + _sigmoid(l_f)
+    return w - LR * grad_w, b - LR * grad_b, np.mean(_softplus(-l_r)) + _softplus(l_f)
+
+
+def _g_step_by_hand(w, b, g):
+    """One SGD update of the constant G against the linear D (non-saturating loss softplus(-l),
+    d/dg = -σ(-l)·w): (new g, G's loss before the update)."""
+    l_f = g @ w + b
+    return g + LR * _sigmoid(-l_f) * w, _softplus(-l_f)
+
+
+def test_train_step_updates_d_n_critic_times_then_g_n_gen_times_against_the_new_d():
+    """One step with n_critic = n_gen = 2, EMA and adaptive L2, against its outcome computed
+    by hand: D's two updates (each from the previous, G fixed, with D's L2 weight), then G's two
+    updates against the updated D, then the EMA of the final G and the L2 weight moved by G's
+    last loss. The band is set between G's two losses, so the weight moves only if the step
+    reads the last one."""
+    x = np.asarray(_real(), np.float64)
+    w0, b0, g0, ema0, l2 = (
+        np.array([0.5, -0.3]),
+        0.2,
+        np.array([0.4, 0.7]),
+        np.array([1.0, -2.0]),
+        0.5,
     )
-    spec = _spec(n_critic=2, ema_decay=0.5, adaptive_l2=band)
-    state, x, rng = _state(spec, ema=True), _real(), jax.random.PRNGKey(2)
-    stepped, metrics = jax.jit(make_train_step(spec))(state, {"x": x}, rng)
+    w, b, d_losses = w0, b0, []
+    for _ in range(2):
+        w, b, value = _d_step_by_hand(w, b, g0, x, l2)
+        d_losses.append(value)
+    g, g_losses = g0, []
+    for _ in range(2):
+        g, value = _g_step_by_hand(w, b, g)
+        g_losses.append(value)
+    assert g_losses[1] < g_losses[0] - 1e-3  # G's updates moved it: the band can sit between
+    band = ml_collections.ConfigDict(
+        dict(l2_band_low=float(np.mean(g_losses)), l2_band_high=10.0, l2_step=0.01, l2_max=1.0)
+    )
+    spec = _spec(n_critic=2, n_gen=2, ema_decay=0.5, adaptive_l2=band)
+    state = _state(spec, w=w0, b=b0, g=g0, ema=True).replace(
+        g_ema_params={"g": jnp.asarray(ema0, jnp.float32)}, d_l2_weight=jnp.float32(l2)
+    )
+    stepped, metrics = jax.jit(make_train_step(spec))(state, {"x": _real()}, jax.random.PRNGKey(2))
 
-    def by_hand(state):
-        key = jax.random.fold_in(rng, state.step)
-        state, g_stats, _, d_losses, skip_g = critic_updates(
-            spec, AXIS, state, x, None, jax.random.fold_in(key, 0)
-        )
-        key_g = jax.random.fold_in(key, 1)
-        state, g_metrics = g_update(spec, AXIS, state, g_stats, x, None, key_g, skip_g)
-        state = update_d_l2_weight(spec, update_g_ema(state, spec.ema_decay), g_metrics["g_loss"])
-        return record_divergence(state, d_losses, g_metrics["g_loss"]).replace(step=state.step + 1)
-
-    expected = jax.jit(by_hand)(state)
-    for a, b in zip(jax.tree.leaves(stepped), jax.tree.leaves(expected), strict=True):
-        np.testing.assert_allclose(a, b, rtol=1e-6)
-    assert int(stepped.step) == 1 and float(stepped.d_l2_weight) > 0
-    assert not _same(stepped.g_ema_params, state.g_ema_params)
-    assert float(metrics["d_l2_weight"]) == float(stepped.d_l2_weight)
+    tol = dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(stepped.d_params["kernel"][:, 0], w, **tol)
+    np.testing.assert_allclose(stepped.d_params["bias"], [b], **tol)
+    np.testing.assert_allclose(stepped.g_params["g"], g, **tol)
+    np.testing.assert_allclose(stepped.g_ema_params["g"], 0.5 * ema0 + 0.5 * g, **tol)
+    np.testing.assert_allclose(stepped.d_l2_weight, l2 - 0.01, **tol)  # G's last loss < low
+    np.testing.assert_allclose(metrics["d_l2_weight"], l2 - 0.01, **tol)
+    np.testing.assert_allclose(metrics["d_loss"], d_losses[1], **tol)  # the last updates'
+    np.testing.assert_allclose(metrics["g_loss"], g_losses[1], **tol)
+    assert int(stepped.step) == 1 and int(stepped.diverged_step) == -1
+    # G against D as it was before the step would have been measurably different.
+    g_old_d = _g_step_by_hand(w0, b0, _g_step_by_hand(w0, b0, g0)[0])[0]
+    assert np.abs(g_old_d - g).max() > 1e-3

@@ -1,5 +1,6 @@
-"""The encoder: D's body with a latent head, trained through the CLI for a frozen G; G provably
-unchanged; resume; init from D; the latent loss; config and data errors."""
+"""The encoder: D's body with a latent head, trained through the CLI for a frozen G (E's weights
+all moved, G provably unchanged); resume; init from D; the latent loss; config and data
+errors."""
 
 import json
 
@@ -8,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from conftest import tree_digest
-from helpers import tiny_config, write_checkpoint, write_npz
+from helpers import assert_trained, tiny_config, write_checkpoint, write_npz
 
 import gan_jax
 from gan_jax import models, tasks
@@ -17,6 +18,7 @@ from gan_jax.errors import CheckpointError, ConfigError, DataError
 from gan_jax.models.encoder import build_encoder, copy_discriminator_body, init_variables
 from gan_jax.pictures import reconstruction_rows
 from gan_jax.runs.restore import read_subtrees
+from gan_jax.tasks.encoder import EncoderTask
 
 
 def _model(name, shape, classes=0, **fields):
@@ -73,6 +75,9 @@ def test_cli_trains_an_encoder_and_leaves_the_generator_untouched(cgan_run, cgan
         np.testing.assert_array_equal(a, b)  # the weights the encoder trained against
     state = read_subtrees(str(workdir), 2, lambda tree: sorted(tree))
     assert set(state["params"]) == {"body", "to_latent"}  # no generator weights in E's state
+    config = tiny_config("mnist_cgan_encoder", generator_workdir=str(cgan_run))
+    task = EncoderTask(config, str(workdir))
+    assert_trained(workdir, jax.device_get(task.fresh_state(task.init_state())), ("params",))
     assert json.loads((workdir / "config.json").read_text())["task"] == "encoder"
     assert json.loads((workdir / "metrics.json").read_text())["step"] == 2
     assert (workdir / "samples" / "step_000002.png").exists()
@@ -115,6 +120,9 @@ def test_resumed_encoder_run_equals_an_uninterrupted_one(tmp_path):
     config.train.update(num_steps=4, checkpoint_every=2, sample_every=4, log_every=2)
     straight = tasks.train(config, str(tmp_path / "straight"))
     assert {"pixel_mse", "latent_mse", "eval_pixel_mse"} <= set(straight)
+    task = EncoderTask(config, str(tmp_path / "straight"))
+    initial = jax.device_get(task.fresh_state(task.init_state()))  # the body copied from D
+    assert_trained(tmp_path / "straight", initial, ("params",))
 
     config.train.num_steps = 2
     tasks.train(config, str(tmp_path / "resumed"))

@@ -7,7 +7,7 @@ import re
 
 import numpy as np
 import pytest
-from helpers import ROOT, tiny_config, write_npz
+from helpers import ROOT, assert_trained, gan_initial_state, tiny_config, write_npz
 
 from experiments import cli
 from gan_jax.tasks.gan import train_and_evaluate
@@ -29,6 +29,7 @@ def test_walkthrough_config_trains_tiny(name, tmp_path):
     metrics = train_and_evaluate(config, str(tmp_path / "run"))
     assert metrics["step"] == 2 and np.isfinite(metrics["d_loss"] + metrics["g_loss"])
     assert (tmp_path / "run" / "samples" / "step_000002.png").exists()
+    assert_trained(tmp_path / "run", gan_initial_state(config))
 
 
 def _strings(tree, prefix=""):

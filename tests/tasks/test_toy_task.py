@@ -46,7 +46,10 @@ def _build(block, data_shape, dtype, opts):
 
 
 TOY_FAMILY = family.Family(
-    "toy_mlp", "a one-hidden-layer tanh MLP", (family.Field("toy_width", 8, "hidden units"),), _build
+    "toy_mlp",
+    "a one-hidden-layer tanh MLP",
+    (family.Field("toy_width", 8, "hidden units"),),
+    _build,
 )
 
 

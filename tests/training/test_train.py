@@ -1,4 +1,5 @@
-"""End to end: every config trains tiny; resumed runs equal uninterrupted ones; outputs on disk."""
+"""End to end: every config trains tiny (both networks move); pmap ends where 1 device does;
+resumed runs equal uninterrupted ones; outputs on disk."""
 
 import json
 import os
@@ -8,7 +9,14 @@ import time
 import jax
 import numpy as np
 import pytest
-from helpers import CONFIGS, image_source, tiny_config, write_npz
+from helpers import (
+    CONFIGS,
+    assert_trained,
+    gan_initial_state,
+    image_source,
+    tiny_config,
+    write_npz,
+)
 
 from gan_jax.errors import ConfigError, DataError
 from gan_jax.platform.files import finite_or_none
@@ -34,6 +42,7 @@ def test_every_config_runs_tiny(name, tmp_path):
     assert os.listdir(run / "checkpoints") == ["2"]
     if name in ("ring8", "grid25"):
         assert {"modes", "hq_fraction", "reverse_kl"} <= set(metrics)
+    assert_trained(run, gan_initial_state(config))
 
 
 def _final_state(config, workdir):
@@ -188,17 +197,30 @@ def test_rerun_of_a_finished_run_with_another_config_keeps_its_run_files(finishe
     assert _snapshot(copy) == before  # config.json still describes the checkpoints
 
 
-def test_pmap_mode_trains_and_checkpoints(tmp_path):
-    config = tiny_config(
-        "mnist_cgan",
-        parallel="pmap",
-        num_devices=2,
-        **{"data.source": image_source("mnist_cgan", tmp_path)},
-    )
-    metrics = train_and_evaluate(config, str(tmp_path / "run"))
-    assert metrics["step"] == 2
-    state = _final_state(config, tmp_path / "run")
-    assert int(state.step) == 2
+def test_pmap_mode_trains_to_the_one_device_parameters(tmp_path):
+    """A conditional image GAN under pmap on 2 devices ends where the 1-device run ends (an MLP:
+    no BatchNorm, which pmap computes per device)."""
+    source = image_source("mnist_mlp", tmp_path)
+    states = {}
+    for parallel_mode, devices in (("pmap", 2), ("sharded", 1)):
+        config = tiny_config(
+            "mnist_mlp",
+            parallel=parallel_mode,
+            num_devices=devices,
+            **{"data.source": source, "model.num_classes": 10},
+        )
+        workdir = tmp_path / parallel_mode
+        assert train_and_evaluate(config, str(workdir))["step"] == 2
+        states[parallel_mode] = _final_state(config, workdir)
+    assert_trained(tmp_path / "pmap", gan_initial_state(config))
+    pmap, one = states["pmap"], states["sharded"]
+    assert int(pmap.step) == int(one.step) == 2
+    for net in ("g_params", "d_params", "g_opt_state", "d_opt_state"):
+        leaves = zip(
+            jax.tree.leaves(getattr(pmap, net)), jax.tree.leaves(getattr(one, net)), strict=True
+        )
+        for x, y in leaves:
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6, err_msg=net)
 
 
 def test_user_errors(tmp_path):

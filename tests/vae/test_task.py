@@ -1,11 +1,11 @@
-"""VAE and VAE/GAN runs through the one training loop: every config's `:tiny` run, its pictures,
-`gan_jax.load` / `experiments.evaluate`'s library on the run folder, the encoder read back, the
-side-by-side picture, an exact resume, and the config errors."""
+"""VAE and VAE/GAN runs through the one training loop: every config's `:tiny` run (every network
+moved), its pictures, `gan_jax.load` / `experiments.evaluate`'s library on the run folder, the
+encoder read back, the side-by-side picture, an exact resume, and the config errors."""
 
 import jax
 import numpy as np
 import pytest
-from helpers import tiny_config, write_npz
+from helpers import assert_trained, gan_initial_state, tiny_config, write_npz
 
 import gan_jax
 from gan_jax import tasks
@@ -36,11 +36,17 @@ def mnist_runs(tmp_path_factory):
     return source, runs
 
 
+def _vae_nets(name):
+    return ("e_params", "g_params", "d_params") if "vaegan" in name else ("e_params", "g_params")
+
+
 def test_tiny_runs_write_pictures_and_load_like_gan_runs(mnist_runs):
     source, runs = mnist_runs
     for name, (workdir, metrics) in runs.items():
         assert metrics["step"] in (2, 4) and np.isfinite(metrics["vae_loss"]), name
         assert ("d_loss" in metrics) == (name == "mnist_vaegan")
+        initial = jax.device_get(VAETask(_config(name, source), workdir).init_state())
+        assert_trained(workdir, initial, _vae_nets(name))
         gen = gan_jax.load(workdir)  # the decoder, as a GAN run's generator
         assert gen.sample(3).shape == (3, 28, 28, 1)
         vae = load_vae(workdir)
@@ -90,6 +96,21 @@ def test_faces_configs_train_tiny(name, tmp_path):
         metrics["d_loss" if name == "faces_gan" else "vae_loss"]
     )
     assert gan_jax.load(str(tmp_path / "run")).sample(2).shape == (2, 8, 8, 3)
+    if name == "faces_gan":
+        # The post's margin rule (m = 0.3) skips G while D's fake error is above 1 - m, as it
+        # is at init (D(G(z)) ~ 0.51): D moves, G stays bit-identical and both skips count.
+        initial = gan_initial_state(config)
+        assert_trained(tmp_path / "run", initial, ("d_params",))
+        saved = read_subtrees(str(tmp_path / "run"), 2, lambda _: ["g_params", "g_skips"])
+        assert int(saved["g_skips"]) == 2
+        g_leaves = zip(
+            jax.tree.leaves(initial.g_params), jax.tree.leaves(saved["g_params"]), strict=True
+        )
+        for x, y in g_leaves:
+            np.testing.assert_array_equal(x, y)
+    else:
+        initial = jax.device_get(VAETask(config, str(tmp_path / "run")).init_state())
+        assert_trained(tmp_path / "run", initial, _vae_nets(name))
 
 
 def test_config_errors(tmp_path):
