@@ -135,7 +135,8 @@ def test_renamed_config_fields_are_rewritten_with_a_warning(capsys):
     assert "--config.ema_decay is now --config.stabilizers.ema_decay" in err
     assert "balance.skip_margin is now --config.stabilizers.skip_margin" in err
     fields = base_config().stabilizers
-    assert set(fields) - {new.split(".")[1] for new in RENAMED.values()} == {"skip_rule"}
+    added = {"skip_rule", "g_regularizer", "g_regularizer_weight", "g_regularizer_interval"}
+    assert set(fields) - {new.split(".")[1] for new in RENAMED.values()} == added
 
 
 def test_console_is_clean_and_steps_per_second_is_a_rate(tmp_path):

@@ -15,7 +15,6 @@ import gan_jax
 from gan_jax import models, tasks
 from gan_jax.config import base_config, optimizer_config
 from gan_jax.core.optim import make_optimizer
-from gan_jax.models import family
 from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.export import GeneratorExport
 from gan_jax.tasks.base import TaskBase
@@ -41,16 +40,9 @@ class ToyDiscriminator(nn.Module):
         return nn.Dense(1)(jnp.tanh(nn.Dense(self.width)(x)))[:, 0]
 
 
-def _build(block, data_shape, dtype, opts):
-    return ToyGenerator(data_shape[0], block.toy_width), ToyDiscriminator(block.toy_width)
-
-
-TOY_FAMILY = family.Family(
-    "toy_mlp",
-    "a one-hidden-layer tanh MLP",
-    (family.Field("toy_width", 8, "hidden units"),),
-    _build,
-)
+def build_toy(block, data_shape, dtype, opts):
+    """The family's builder: (G, D) with `model.g_width` hidden units."""
+    return ToyGenerator(data_shape[0], block.g_width), ToyDiscriminator(block.g_width)
 
 
 # -- the task: its state, its step, its config --------------------------------------------------
@@ -105,7 +97,8 @@ class ToyTask(TaskBase):
 def toy_config():
     c = ml_collections.ConfigDict()
     c.task, c.seed, c.num_devices = "toy", 0, 1
-    c.model = family.model_config("toy_mlp", latent_dim=2, toy_width=6)
+    c.model = base_config().model
+    c.model.update(name="toy_mlp", latent_dim=2, g_width=6)
     c.data = base_config().data
     c.data.batch_size = 16
     c.optimizer = optimizer_config(lr=0.05)
@@ -124,7 +117,7 @@ def toy_config():
 
 @pytest.fixture
 def registered(monkeypatch):
-    monkeypatch.setitem(family._REGISTRY, TOY_FAMILY.name, TOY_FAMILY)
+    monkeypatch.setitem(models._BUILDERS, "toy_mlp", build_toy)
     monkeypatch.setitem(tasks._REGISTERED, "toy", ToyTask)
 
 
@@ -139,7 +132,6 @@ def _final_state(workdir, config):
 
 def test_a_family_and_a_task_from_one_file_train_resume_and_load(registered, tmp_path):
     config = toy_config()
-    assert set(config.model) == {*family.SHARED_NAMES, "toy_width"}
     metrics = tasks.train(config, str(tmp_path / "straight"))
     assert metrics["step"] == 4 and np.isfinite(metrics["loss"])
     config.train.num_steps = 2
