@@ -129,7 +129,8 @@ local = source.batch(3, 8, config.seed)
 assert local["x"].shape[0] == 4
 placed = runner.place_batch(local)
 assert placed["x"].shape == (8, 28, 28, 1), placed["x"].shape
-sums = jax.jit(lambda x: x.sum(axis=(1, 2, 3)), out_shardings=NamedSharding(runner.placement.mesh, P()))
+replicated = NamedSharding(runner.placement.mesh, P())
+sums = jax.jit(lambda x: x.sum(axis=(1, 2, 3)), out_shardings=replicated)
 whole = make_source(config.data, shard=(0, 1)).batch(3, 8, config.seed)["x"]
 np.testing.assert_allclose(np.asarray(sums(placed["x"])), whole.sum(axis=(1, 2, 3)), rtol=1e-5)
 print("ok", pid)
