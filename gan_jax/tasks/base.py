@@ -116,8 +116,8 @@ class TaskBase(loop.Task):
         nets = "; ".join(
             f"{name}: {param_count(p):,} params" for name, p in self.networks(state).items()
         )
-        runner = self.runner
-        extra = f"; {self.details()}" if self.details() else ""
+        runner, details = self.runner, self.details()
+        extra = f"; {details}" if details else ""
         return (
             f"{self.title}: {nets}{extra}; {runner.num_devices} "
             f"{jax.devices()[0].platform} device(s), mode {runner.mode}"
