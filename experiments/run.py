@@ -80,8 +80,15 @@ def main(argv: list[str]) -> None:
     if _CACHE.value:
         jax.config.update("jax_compilation_cache_dir", _CACHE.value)
     from gan_jax import tasks
+    from gan_jax.models import family
 
     config = _CONFIG.value
+    overrides = config_flags.get_override_values(flags.FLAGS["config"])
+    if "model.name" in overrides and "model" in config:  # a family switch on the command line
+        with exit_on_errors():
+            dropped = family.switched(config.model, {k[6:] for k in overrides if k[:6] == "model."})
+        if dropped:
+            logging.info("model.name=%s: unset the config file's %s", config.model.name, dropped)
     with exit_on_errors():  # an unknown config.task too
         train = tasks.trainer(config.get("task"))
     with exit_on_errors():  # exit statuses: experiments/cli.py, docs/runs.md

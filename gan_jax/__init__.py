@@ -3,13 +3,13 @@
 The library is layered; a package imports only from the layers above it in this list (and from
 itself), which `tests/test_layers.py` checks on every module:
 
-  0. `errors`: the error types (user mistakes vs bugs)
+  0. `errors`: the error types (user mistakes vs bugs) and the phrasing of config errors
   1. `platform`: processes and devices, XLA:CPU flags, caches, atomic file writes, the console
-  2. `config`: the config schema and its cross-block checks
-  3. `data` (sources, (seed, step)-pure batches), `losses` (swappable GAN objectives),
+  2. `data` (sources, (seed, step)-pure batches), `losses` (swappable GAN objectives),
      `pictures` (grids, GIFs, matplotlib charts)
-  4. `models` (generators, discriminators, encoders; `models.layers`), `metrics` (pure metric
-     functions)
+  3. `models` (the model families: generators, discriminators and their schemas, encoders;
+     `models.layers`), `metrics` (pure metric functions)
+  4. `config`: the config schema (its `model` block from the families) and cross-block checks
   5. `core` (the pure, jit-able train step, state, stabilizers, optimizers; no I/O) and
      `feature_nets` (InceptionV3, domain classifiers, feature extraction)
   6. `runs`: the run folder on disk (checkpoints, run files, `gan_jax.load`)

@@ -1,10 +1,12 @@
-"""The config schema: every field a run reads, with its default, in one place.
+"""The config schema: every field a run reads, with its default, in one place — except the
+`model` block's family fields, which each model family declares beside its networks
+(`gan_jax.models.family`).
 
 Each file in `experiments/configs/` starts from `base_config()` and overrides what it needs, so
 `--config.x=y` works for every field listed here and a typo fails loudly (the dict is locked).
 Each block is checked by the package that uses it (`data.validate`, `core.optim.validate`,
 `core.stabilizers.validate`, `models.build`, `evaluation.settings.validate`, the task in
-`gan_jax.training`), once, before a run writes anything; the helpers below phrase the errors.
+`gan_jax.tasks`), once, before a run writes anything; `gan_jax.errors` phrases the errors.
 """
 
 from __future__ import annotations
@@ -16,7 +18,22 @@ from typing import Any
 import ml_collections
 from ml_collections import config_dict
 
-from gan_jax.errors import ConfigError
+from gan_jax.errors import ConfigError, choice, non_negative, positive
+from gan_jax.models import family
+
+__all__ = [
+    "ADDED",
+    "RENAMED",
+    "apply_variant",
+    "base_config",
+    "choice",
+    "migrate",
+    "non_negative",
+    "optimizer_config",
+    "positive",
+    "stabilizers_config",
+    "tiny",
+]
 
 # config.task of the built-in tasks other than the GAN (GAN configs have none); the tasks by
 # name are `gan_jax.tasks`.
@@ -125,7 +142,8 @@ def migrate(tree: dict[str, Any]) -> dict[str, Any]:
 
     A run written before the `stabilizers` block gets one built from its old fields, and GAN-family
     runs get the `ADDED` fields they lack; configs of other tasks (no old field) are returned
-    unchanged. Emptied old blocks are dropped.
+    unchanged. Emptied old blocks are dropped. The `model` block keeps only its family's fields
+    (`family.prune`: runs written before families had schemas stored every family's).
     """
     out = json.loads(json.dumps(tree))
     for old, new in RENAMED.items():
@@ -142,6 +160,8 @@ def migrate(tree: dict[str, Any]) -> dict[str, Any]:
         for name, value in ADDED.items():
             block, field = name.split(".")
             out.setdefault(block, {}).setdefault(field, value)
+    if isinstance(out.get("model"), dict) and "name" in out["model"]:
+        out["model"] = family.prune(out["model"])
     return out
 
 
@@ -150,40 +170,10 @@ def base_config() -> ml_collections.ConfigDict:
     c = ml_collections.ConfigDict()
     c.seed = 0
 
-    c.model = ml_collections.ConfigDict()
-    c.model.name = "dcgan"
-    c.model.latent_dim = 100
-    c.model.g_width = 64
-    c.model.d_width = 64
-    c.model.num_layers = 1
-    # The MLP's PacGAN/VEEGAN 2-D switches (gan_jax.models.mlp); each is rejected on other models.
-    c.model.d_num_layers = 0  # D's hidden layers (0 = num_layers): the paper's D has 3, G 4
-    c.model.d_maxout = 0  # > 1: D's hidden layers are LinearMaxout with this many pieces; 0 = off
-    c.model.g_batchnorm = False  # G: hidden Dense (bias-free) -> BatchNorm -> activation
-    c.model.activation = "leaky_relu"
-    c.model.output = "tanh"
-    c.model.num_classes = 0
-    c.model.dtype = "float32"
-    # DCGAN G's stride-2 transposed convs: subpixel (stride-1 convs + depth-to-space, several
-    # times faster on XLA:CPU) | transpose (nn.ConvTranspose); same function and parameters.
-    c.model.upsample = "subpixel"
-    # How DCGAN's strided convs are differentiated: adjoint (each one's input gradient by its
-    # adjoint layer's fast forward algorithm; same gradients, faster on XLA:CPU) | autodiff (XLA).
-    c.model.conv_grads = "adjoint"
-    # PacGAN packing: D judges packs of this many samples of the same kind (gan_jax.models.packing).
-    c.model.pack = 1
-    # The walkthrough networks' options (gan_jax.models; docs/walkthroughs.md). The latent prior
-    # z ~ N(0, I) | U[-1, 1]^d is used for training, progress pictures, evals and gan_jax.load.
-    c.model.latent_prior = "normal"  # normal | uniform
-    # The range the networks see images in: auto (the output's: sigmoid -> 0,1, else -1,1) |
-    # -1,1 | 0,1. Outside the networks images stay in [-1, 1] (gan_jax.data.preprocess).
-    c.model.data_range = "auto"
-    # Weights of the MLP and keras_dcgan: default (each network's own) | glorot_uniform |
-    # glorot_normal | normal_0.02 (N(0, 0.02²), the DCGAN paper's; the PacGAN 2-D networks').
-    c.model.init = "default"
-    c.model.g_dropout = 0.0  # dropout in G (keras_dcgan: after the projection)
-    c.model.dropout_kind = "element"  # element | spatial (whole channels, SpatialDropout2D)
-    c.model.d_pool = "stride"  # how keras_dcgan's D halves the size: stride | max (2x2 max-pool)
+    # The model family (`model.name`) and its fields: each family declares its own beside its
+    # networks (`gan_jax.models.family`; docs/configs.md). Here every family's fields are unset
+    # placeholders, resolved to the chosen family's when the run starts.
+    c.model = family.union_block()
 
     c.loss = "bce"
     # Options of the chosen loss; None = the loss's default. Declared here so that
@@ -255,8 +245,10 @@ def base_config() -> ml_collections.ConfigDict:
 
 def tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     """Shrink a config so it trains 2 steps on a CPU in seconds (CI and smoke tests)."""
-    config.model.g_width = min(config.model.g_width, 8)
-    config.model.d_width = min(config.model.d_width, 8)
+    for field in ("g_width", "d_width"):
+        width = family.value(config.model, field)
+        if width is not None:
+            config.model[field] = min(width, 8)
     config.model.latent_dim = min(config.model.latent_dim, 8)
     config.data.batch_size = 8
     config.train.num_steps = 2
@@ -271,28 +263,6 @@ def tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     config.evals.num_real = min(config.evals.num_real, 64)
     config.evals.batch_size = min(config.evals.batch_size, 32)
     return config
-
-
-def choice(value: Any, choices: tuple[Any, ...], field: str) -> None:
-    """ConfigError unless `value` is one of `choices` (`field` is the dotted config name)."""
-    if value not in choices:
-        raise ConfigError(
-            f"config.{field}={value!r} is not valid; choose one of: {', '.join(map(str, choices))}"
-        )
-
-
-def positive(value: int | float, field: str) -> None:
-    """ConfigError unless `value` > 0."""
-    if value <= 0:
-        raise ConfigError(f"config.{field}={value} must be > 0")
-
-
-def non_negative(value: int | float, field: str, meaning: str = "") -> None:
-    """ConfigError unless `value` >= 0; `meaning` explains what 0 does."""
-    if value < 0:
-        raise ConfigError(
-            f"config.{field}={value} must be >= 0{f' ({meaning})' if meaning else ''}"
-        )
 
 
 def apply_variant(

@@ -9,6 +9,8 @@ training loop turned into a saved checkpoint: status 128 + the signal (143, 130)
 schedulers expect.
 """
 
+from typing import Any
+
 EXIT_DIVERGED = 1
 EXIT_USER_ERROR = 2
 EXIT_ENVIRONMENT = 3  # like 130/143 (Interrupted.exit_code), retried by `launch/*.sh`
@@ -60,3 +62,26 @@ class Interrupted(Exception):
     @property
     def exit_code(self) -> int:
         return 128 + self.signum
+
+
+# The phrasing of config errors, shared by every block's checks (`gan_jax.config` re-exports them).
+def choice(value: Any, choices: tuple[Any, ...], field: str) -> None:
+    """ConfigError unless `value` is one of `choices` (`field` is the dotted config name)."""
+    if value not in choices:
+        raise ConfigError(
+            f"config.{field}={value!r} is not valid; choose one of: {', '.join(map(str, choices))}"
+        )
+
+
+def positive(value: int | float, field: str) -> None:
+    """ConfigError unless `value` > 0."""
+    if value <= 0:
+        raise ConfigError(f"config.{field}={value} must be > 0")
+
+
+def non_negative(value: int | float, field: str, meaning: str = "") -> None:
+    """ConfigError unless `value` >= 0; `meaning` explains what 0 does."""
+    if value < 0:
+        raise ConfigError(
+            f"config.{field}={value} must be >= 0{f' ({meaning})' if meaning else ''}"
+        )

@@ -90,3 +90,13 @@ def test_relative_links_resolve_and_no_build_machine_paths(page):
         if "://" in target:
             continue
         assert os.path.exists(os.path.join(os.path.dirname(path), target)), (page, target)
+
+
+def test_the_model_family_tables_are_the_schemas():
+    """docs/configs.md's per-family tables are `family.markdown()` of the registered families,
+    so a new or changed field cannot go undocumented."""
+    from gan_jax.models import family
+
+    text = _text(os.path.join(ROOT, "docs", "configs.md"))
+    begin = text.index("-->\n", text.index("<!-- families:begin")) + len("-->\n")
+    assert text[begin : text.index("<!-- families:end -->")] == family.markdown()

@@ -14,9 +14,9 @@ from helpers import ROOT
 LAYERS = (
     ("errors",),
     ("platform",),
-    ("config",),
     ("data", "losses", "pictures"),
     ("models", "metrics"),
+    ("config",),
     ("core", "feature_nets"),
     ("runs",),
     ("evaluation",),

@@ -23,13 +23,12 @@ from typing import Protocol
 import ml_collections
 import numpy as np
 
-from gan_jax.config import choice, non_negative, positive
 from gan_jax.data import mixtures
 from gan_jax.data.arrays import ArraySource, ImageArrays, load_npz
 from gan_jax.data.indexed import Batch, step_batches
 from gan_jax.data.preprocess import convert_channels, crop_and_resize
 from gan_jax.data.subset import limit as limit  # training on a fixed subset: data.limit
-from gan_jax.errors import ConfigError, DataError
+from gan_jax.errors import ConfigError, DataError, choice, non_negative, positive
 
 
 class DataSource(Protocol):

@@ -12,12 +12,12 @@ Two families, picked by image size:
 
 Transposed convs use `transpose_kernel=True`, so each is exactly the adjoint (gradient) of the
 corresponding conv, as in PyTorch and TensorFlow; weights can be ported by axis permutation.
-`upsample='subpixel'` (the default) computes the stride-2 ones as stride-1 convs + depth-to-space
+`upsample='subpixel'` computes the stride-2 ones as stride-1 convs + depth-to-space
 (`gan_jax.models.layers.subpixel`): the same function and parameter tree, several times faster to
-train on XLA:CPU; `'transpose'` uses `nn.ConvTranspose`. `conv_grads='adjoint'` (the default)
-differentiates D's strided convs and G's sub-pixel layers by their adjoints
-(`gan_jax.models.layers.adjoint_conv`: the same gradients, faster on XLA:CPU); `'autodiff'` leaves
-them to XLA.
+train on XLA:CPU; `'transpose'` uses `nn.ConvTranspose`. `conv_grads='adjoint'` differentiates
+D's strided convs and G's sub-pixel layers by their adjoints (`gan_jax.models.layers.
+adjoint_conv`: the same gradients, faster on XLA:CPU); `'autodiff'` leaves them to XLA. Both
+default to `'auto'`: the CPU tricks on XLA:CPU, XLA's own ops on GPU/TPU (`gan_jax.platform.auto`).
 Weights are drawn from N(0, 0.02) and BN scales from N(1, 0.02), as in the paper.
 
 Conditional models (the DIGITS cGAN) concatenate the one-hot label to z and the tiled label to
@@ -32,14 +32,18 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from gan_jax.errors import ConfigError
+from gan_jax.models import family, heads
 from gan_jax.models.conditioning import concat_label, label_onehot
 from gan_jax.models.layers.conv_layers import StridedConv, SubpixelConvTranspose
 from gan_jax.models.regularized import DOptions, d_dropout, d_layer
+from gan_jax.platform import auto
 
 POWER_OF_TWO_SIZES = (32, 64, 128)
 SIZES = (28, *POWER_OF_TWO_SIZES)
 UPSAMPLE = ("subpixel", "transpose")
 CONV_GRADS = ("adjoint", "autodiff")
+AUTO = "auto"  # the platform's choice (`gan_jax.platform.auto`)
 
 _WEIGHT_INIT = nn.initializers.normal(stddev=0.02)
 
@@ -318,3 +322,60 @@ def build(
         ),
         disc_cls(shape, d_width, num_classes, dtype, d_opts or DOptions(), conv_grads),
     )
+
+
+def build_family(config: Any, data_shape: tuple[int, ...], dtype: Any, opts: DOptions):
+    """The `model.name='dcgan'` builder; `upsample`/`conv_grads` 'auto' resolve per platform.
+
+    Parameters (bias-free convs, BN scale + shift), with z = latent_dim, K = num_classes,
+    w = g_width, v = d_width, C channels, u = log2(S) − 3 for S in {32, 64, 128}:
+    G = 16(z + K)·w2^u + 2w2^u + Σ_{i<u} [16(w2^(u−i) + K)·w2^(u−1−i) + 2w2^(u−1−i)]
+    + 16(w + K)·C and D = 16(C + K)·v + Σ_{1≤i≤u} [16(v2^(i−1) + K)·v2^i + 2v2^i] + 16(v2^u + K)
+    (the D BN terms only with stabilizers.d_batchnorm): 3,576,704 and 2,765,568 at 64x64x3,
+    z 100, w = v = 64, as PyTorch's example. At S = 28: G = 196(z + K)·w + 392w + 50(4w + K)·w
+    + 4w + 25(2w + K)·w + 2w + 25(w + K)·C, D = 25(C + K)·v + v + 50(v + K)·v + 4v
+    + 49(2v + K) + 1.
+    """
+    if len(data_shape) != 3 or data_shape[0] != data_shape[1] or data_shape[0] not in SIZES:
+        supported = ", ".join(str(s) for s in SIZES)
+        raise ConfigError(
+            f"dcgan does not support data shape {data_shape}; it needs square (H, W, C) images "
+            f"with H = W in {{{supported}}} (use model.name='mlp' for other shapes)"
+        )
+    return build(
+        data_shape,
+        family.integer(config, "g_width", 1),
+        family.integer(config, "d_width", 1),
+        family.integer(config, "num_classes", 0),
+        dtype,
+        opts,
+        auto.resolve("upsample", config.upsample),
+        auto.resolve("conv_grads", config.conv_grads),
+        config.latent_prior,
+    )
+
+
+FAMILY = family.register(
+    family.Family(
+        "dcgan",
+        {
+            **heads.widths(),
+            "upsample": family.Field(
+                AUTO,
+                "G's stride-2 transposed convs: subpixel (stride-1 convs + depth-to-space, "
+                "faster on XLA:CPU) | transpose (nn.ConvTranspose) | auto (per platform)",
+                (AUTO, *UPSAMPLE),
+            ),
+            "conv_grads": family.Field(
+                AUTO,
+                "strided convs' gradients: adjoint (by the adjoint layer's forward algorithm, "
+                "faster on XLA:CPU) | autodiff (XLA's) | auto (per platform)",
+                (AUTO, *CONV_GRADS),
+            ),
+            "latent_prior": heads.LATENT_PRIOR,
+        },
+        build_family,
+        "DCGAN (Radford et al. 2016): the PyTorch example's G and D at 32/64/128 px, the "
+        "TensorFlow tutorial's at 28 px (`gan_jax/models/dcgan.py`).",
+    )
+)

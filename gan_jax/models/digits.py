@@ -32,7 +32,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models import heads
+from gan_jax.models import family, heads
 from gan_jax.models.conditioning import concat_label, label_onehot
 from gan_jax.models.layers.conv_layers import StridedConv, SubpixelConvTranspose
 from gan_jax.models.regularized import DOptions, d_layer
@@ -188,3 +188,72 @@ class DigitsCelebADiscriminator(_Fields):
             h = _lrelu(h)
         logit = d_layer(_linear(1, dt, "d_h3_lin"), h.reshape((batch, -1)), train, opts)
         return logit.reshape((batch,)).astype(jnp.float32)
+
+
+def build_mnist(config: Any, data_shape: tuple[int, ...], dtype: Any, opts: DOptions):
+    """The `model.name='digits_mnist'` builder (the layer list above; each linear or k×k conv
+    has k²·in·out + out parameters, each BN 2·out). At the config's 28x28x1, 10 classes,
+    z 100, gw = dw = 64: G 7,065,211, D 3,769,479."""
+    family.image_shape("digits_mnist", data_shape, 4)
+    head, k = heads.resolved_heads(config), family.integer(config, "num_classes", 0)
+    gen = DigitsMNISTGenerator(
+        data_shape,
+        family.integer(config, "g_width", 1),
+        k,
+        dtype,
+        latent_prior=config.latent_prior,
+        **head,
+    )
+    disc = DigitsMNISTDiscriminator(
+        data_shape,
+        family.integer(config, "d_width", 1),
+        k,
+        dtype,
+        data_range=head["data_range"],
+        opts=opts,
+    )
+    return gen, disc
+
+
+def build_celeba(config: Any, data_shape: tuple[int, ...], dtype: Any, opts: DOptions):
+    """The `model.name='digits_celeba'` builder (parameters as for `build_mnist`). At the
+    config's 64x64x3, z 100, gw = dw = 64: G 5,135,363, D 4,316,545."""
+    family.image_shape("digits_celeba", data_shape, 16)
+    family.unconditional(config, "digits_celeba")
+    head = heads.resolved_heads(config)
+    gen = DigitsCelebAGenerator(
+        data_shape,
+        family.integer(config, "g_width", 1),
+        0,
+        dtype,
+        latent_prior=config.latent_prior,
+        **head,
+    )
+    disc = DigitsCelebADiscriminator(
+        data_shape,
+        family.integer(config, "d_width", 1),
+        0,
+        dtype,
+        data_range=head["data_range"],
+        opts=opts,
+    )
+    return gen, disc
+
+
+_WALKTHROUGH = "the DIGITS GAN walkthrough's `network-{}.py` (`gan_jax/models/digits.py`)."
+MNIST_FAMILY = family.register(
+    family.Family(
+        "digits_mnist",
+        {**heads.widths(), **heads.output_fields("sigmoid"), "latent_prior": heads.LATENT_PRIOR},
+        build_mnist,
+        "The conditional MNIST GAN of " + _WALKTHROUGH.format("mnist"),
+    )
+)
+CELEBA_FAMILY = family.register(
+    family.Family(
+        "digits_celeba",
+        {**heads.widths(), **heads.output_fields("tanh"), "latent_prior": heads.LATENT_PRIOR},
+        build_celeba,
+        "The unconditional 64x64 GAN of " + _WALKTHROUGH.format("celebA"),
+    )
+)

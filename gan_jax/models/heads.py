@@ -23,7 +23,14 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.data.preprocess import from_model_range, to_model_range_from
+from gan_jax.data.preprocess import (
+    DATA_RANGES,
+    from_model_range,
+    resolve_data_range,
+    to_model_range_from,
+)
+from gan_jax.errors import ConfigError
+from gan_jax.models.family import Field
 
 OUTPUTS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": jnp.tanh,
@@ -37,6 +44,43 @@ DROPOUT_KINDS = ("element", "spatial")
 D_POOL = ("stride", "max")
 
 DCGAN_INIT = nn.initializers.normal(stddev=0.02)  # Radford et al. 2016, DIGITS' `linear`
+
+# The `model.*` fields these blocks give a family (each family's schema lists those it has).
+LATENT_PRIOR = Field(
+    "normal",
+    "z ~ N(0, I) | U[-1, 1]^d, in training, pictures, evals and gan_jax.load",
+    LATENT_PRIORS,
+)
+INIT = Field("default", "kernel initialiser (default = the network's own)", INITS)
+
+
+def widths(g: int = 64, d: int = 64) -> dict[str, Field]:
+    """`g_width`/`d_width`: the base channel (or unit) counts of G and D."""
+    return {
+        "g_width": Field(g, "G's base width (channels of its widest/last block, or units)"),
+        "d_width": Field(d, "D's base width"),
+    }
+
+
+def output_fields(default: str) -> dict[str, Field]:
+    """G's `output` head and the networks' `data_range` (auto: the head's own range)."""
+    return {
+        "output": Field(default, "G's output activation", tuple(OUTPUTS)),
+        "data_range": Field(
+            "auto",
+            "range the networks see images in (auto: the output's)",
+            ("auto", *DATA_RANGES),
+        ),
+    }
+
+
+def resolved_heads(config: Any) -> dict[str, str]:
+    """{'output', 'data_range'} of a resolved model block, checked against each other."""
+    try:
+        data_range = resolve_data_range(config.data_range, config.output)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    return {"output": config.output, "data_range": data_range}
 
 
 def initializer(name: str, default: Any) -> Any:

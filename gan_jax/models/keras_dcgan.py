@@ -29,7 +29,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models import heads
+from gan_jax.errors import ConfigError
+from gan_jax.models import family, heads
 from gan_jax.models.layers.conv_layers import StridedConv
 from gan_jax.models.regularized import DOptions, d_layer
 
@@ -117,3 +118,63 @@ class KerasDCGANDiscriminator(nn.Module):
         dense = nn.Dense(1, kernel_init=kernel_init, dtype=dt, name="logit")
         logit = d_layer(dense, h.reshape((batch, -1)), train, opts)
         return logit.reshape((batch,)).astype(jnp.float32)
+
+
+def build(config: Any, data_shape: tuple[int, ...], dtype: Any, opts: DOptions):
+    """The `model.name='keras_dcgan'` builder (the layer list above; each dense or k×k conv
+    has k²·in·out + out parameters, each BN 2·out). At the config's 28x28x1, z 100,
+    gw = dw = 64: G 2,368,705, D 4,311,553."""
+    family.image_shape("keras_dcgan", data_shape, 4)
+    family.unconditional(config, "keras_dcgan")
+    head = heads.resolved_heads(config)
+    if not 0.0 <= config.g_dropout < 1.0:
+        raise ConfigError(f"config.model.g_dropout={config.g_dropout} must be in [0, 1)")
+    gen = KerasDCGANGenerator(
+        data_shape,
+        family.integer(config, "g_width", 1),
+        0,
+        dtype,
+        latent_prior=config.latent_prior,
+        weight_init=config.init,
+        upsample=config.upsample,
+        dropout=float(config.g_dropout),
+        dropout_kind=config.dropout_kind,
+        **head,
+    )
+    disc = KerasDCGANDiscriminator(
+        data_shape,
+        family.integer(config, "d_width", 1),
+        0,
+        dtype,
+        data_range=head["data_range"],
+        weight_init=config.init,
+        pool=config.d_pool,
+        dropout_kind=config.dropout_kind,
+        opts=opts,
+    )
+    return gen, disc
+
+
+FAMILY = family.register(
+    family.Family(
+        "keras_dcgan",
+        {
+            **heads.widths(),
+            **heads.output_fields("sigmoid"),
+            "init": heads.INIT,
+            "latent_prior": heads.LATENT_PRIOR,
+            "upsample": family.Field(
+                "nearest", "G's 2x up-sampling before each conv", heads.UPSAMPLE
+            ),
+            "g_dropout": family.Field(0.0, "dropout in G after the projection"),
+            "dropout_kind": family.Field(
+                "element", "element | spatial (whole channels)", heads.DROPOUT_KINDS
+            ),
+            "d_pool": family.Field(
+                "stride", "how D halves the size: stride | 2x2 max-pool", heads.D_POOL
+            ),
+        },
+        build,
+        "The Keras DCGAN walkthrough's networks (`gan_jax/models/keras_dcgan.py`).",
+    )
+)

@@ -34,7 +34,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models import heads
+from gan_jax.errors import ConfigError
+from gan_jax.models import family, heads
 from gan_jax.models.conditioning import concat_label, label_onehot
 from gan_jax.models.dcgan import batch_norm
 from gan_jax.models.regularized import DOptions, d_dropout, d_layer
@@ -142,3 +143,67 @@ class MLPDiscriminator(nn.Module):
         )
         logit = d_layer(dense, h, train, opts)
         return logit.reshape((batch,)).astype(jnp.float32)
+
+
+def build(config: Any, data_shape: tuple[int, ...], dtype: Any, opts: DOptions):
+    """The `model.name='mlp'` builder.
+
+    Parameters, with z = latent_dim, K = num_classes, w = g_width, L = num_layers, n =
+    prod(data_shape), b = 1 without and 2 with g_batchnorm (BN's scale and shift replace the
+    bias): G = (z + K)·w + (L − 1)(w + K)·w + L·b·w + (w + K)·n + n. With v = d_width, p =
+    max(d_maxout, 1) and M = d_num_layers (or L): D = (n + K + 1)·v·p + (M − 1)(v + K + 1)·v·p +
+    v + K + 1. At ring8 (z 2, w = v 256, L 3, n 2): G 132,866, D 132,609.
+    """
+    num_layers = family.integer(config, "num_layers", 1)
+    d_maxout = family.integer(config, "d_maxout", 0)
+    if d_maxout == 1:
+        raise ConfigError("model.d_maxout=1 is a linear layer; use 0 (off) or >= 2 pieces")
+    head = heads.resolved_heads(config)
+    num_classes = family.integer(config, "num_classes", 0)
+    gen = MLPGenerator(
+        data_shape,
+        family.integer(config, "g_width", 1),
+        num_layers=num_layers,
+        activation=config.activation,
+        num_classes=num_classes,
+        dtype=dtype,
+        latent_prior=config.latent_prior,
+        weight_init=config.init,
+        batchnorm=bool(config.g_batchnorm),
+        **head,
+    )
+    disc = MLPDiscriminator(
+        family.integer(config, "d_width", 1),
+        num_layers=family.integer(config, "d_num_layers", 0) or num_layers,
+        activation=config.activation,
+        num_classes=num_classes,
+        dtype=dtype,
+        opts=opts,
+        data_range=head["data_range"],
+        weight_init=config.init,
+        maxout=d_maxout,
+    )
+    return gen, disc
+
+
+FAMILY = family.register(
+    family.Family(
+        "mlp",
+        {
+            **heads.widths(),
+            "num_layers": family.Field(1, "G's hidden layers (and D's unless d_num_layers)"),
+            "d_num_layers": family.Field(0, "D's hidden layers (0 = num_layers; PacGAN's D: 3)"),
+            "d_maxout": family.Field(
+                0, "> 1: D's hidden layers are LinearMaxout of this many pieces (PacGAN); 0 = off"
+            ),
+            "g_batchnorm": family.Field(False, "G: bias-free Dense -> BatchNorm -> activation"),
+            "activation": family.Field("leaky_relu", "hidden activation", tuple(ACTIVATIONS)),
+            **heads.output_fields("tanh"),
+            "init": heads.INIT,
+            "latent_prior": heads.LATENT_PRIOR,
+        },
+        build,
+        "Fully connected G and D (Goodfellow et al. 2014); the MLP tutorial's and the PacGAN / "
+        "VEEGAN 2-D networks (`gan_jax/models/mlp.py`).",
+    )
+)

@@ -27,7 +27,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from gan_jax.models import heads
+from gan_jax.models import family, heads
 from gan_jax.models.layers.conv_layers import StridedConv, SubpixelConvTranspose
 from gan_jax.models.regularized import DOptions, d_layer
 
@@ -137,3 +137,39 @@ class OcamlDCGANDiscriminator(nn.Module):
         h = nn.leaky_relu(h, 0.01)
         logit = d_layer(_conv(1, 7, 1, "VALID", 2 * w * 49, dt, "conv3"), h, train, opts)
         return logit.reshape((batch,)).astype(jnp.float32)
+
+
+def build(config: Any, data_shape: tuple[int, ...], dtype: Any, opts: DOptions):
+    """The `model.name='ocaml_dcgan'` builder (the layer list above; each k×k conv has
+    k²·in·out + out parameters, each BN 2·out). At the config's 28x28x1, z 100, gw 64, dw 32:
+    G 346,977, D 36,513."""
+    family.image_shape("ocaml_dcgan", data_shape, 28, fixed=28)
+    family.unconditional(config, "ocaml_dcgan")
+    head = heads.resolved_heads(config)
+    gen = OcamlDCGANGenerator(
+        data_shape,
+        family.integer(config, "g_width", 1),
+        0,
+        dtype,
+        latent_prior=config.latent_prior,
+        **head,
+    )
+    disc = OcamlDCGANDiscriminator(
+        data_shape,
+        family.integer(config, "d_width", 1),
+        0,
+        dtype,
+        data_range=head["data_range"],
+        opts=opts,
+    )
+    return gen, disc
+
+
+FAMILY = family.register(
+    family.Family(
+        "ocaml_dcgan",
+        {**heads.widths(), **heads.output_fields("tanh"), "latent_prior": heads.LATENT_PRIOR},
+        build,
+        "The OCaml-Torch MNIST DCGAN walkthrough's networks (`gan_jax/models/ocaml_dcgan.py`).",
+    )
+)

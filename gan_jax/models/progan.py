@@ -44,6 +44,7 @@ import jax
 import jax.numpy as jnp
 
 from gan_jax.errors import ConfigError
+from gan_jax.models import family, heads
 
 LEAK = 0.2
 PIXEL_NORM_EPS = 1e-8
@@ -264,12 +265,13 @@ def _d_conv(features: int, k: int = 3, p: int = 1, act: bool = True) -> WScaleCo
 def build(
     model_config: Any, data_shape: tuple[int, ...], dtype: Any = None, opts: Any = None
 ) -> tuple[ProGenerator, ProDiscriminator]:
-    """(G, D) for square RGB/grey images of a power-of-two size ≥ 4; the `models.build`
-    builder signature, so registering `'progan'` there makes its runs loadable.
+    """(G, D) for square RGB/grey images of a power-of-two size ≥ 4 (`model.name='progan'`).
 
-    Fields: `model.g_width`/`model.d_width` (fmap_max of G/D), `model.fmap_base` (default 8192).
-    `dtype` and `opts` (D stabilizers) are not used: ProGAN's D has its own normalisation-free
-    design.
+    Fields: `g_width`/`d_width` (fmap_max of G/D), `fmap_base`. `dtype` and `opts` (D
+    stabilizers) are not used: ProGAN's D has its own normalisation-free design. Parameters:
+    the layer list above, with n(l) = min(fmap_base / 2^(l+1), fmap_max) channels at level l
+    (each equalized k×k conv k²·in·out + out, plus each level's toRGB/fromRGB 1x1 convs). At
+    progan_anime64 (64 px, z 512, fmap_base 8192, width 512): G 22,490,398, D 22,498,065.
     """
     size = data_shape[0] if len(data_shape) == 3 else 0
     if len(data_shape) != 3 or data_shape[1] != size or size < 4 or size & (size - 1):
@@ -286,3 +288,17 @@ def build(
     gen = ProGenerator(size, data_shape[2], fmap_base, int(model_config.g_width))
     disc = ProDiscriminator(size, fmap_base, int(model_config.d_width))
     return gen, disc
+
+
+FAMILY = family.register(
+    family.Family(
+        "progan",
+        {
+            **heads.widths(512, 512),
+            "fmap_base": family.Field(8192, "channels at level l: min(fmap_base / 2^(l+1), width)"),
+        },
+        build,
+        "Progressive growing (Karras et al. 2018), trained by `config.task='progan'` "
+        "(`gan_jax/models/progan.py`).",
+    )
+)

@@ -21,6 +21,7 @@ from typing import Any
 import ml_collections
 
 from gan_jax.errors import ConfigError
+from gan_jax.models import family
 
 GAN = "gan"
 _BUILTIN = {
@@ -35,6 +36,11 @@ _REGISTERED: dict[str, type] = {}
 def register(name: str, task_class: type) -> None:
     """Make `config.task = name` train `task_class` (a `TaskBase` subclass)."""
     _REGISTERED[name] = task_class
+
+
+def unregister(name: str) -> None:
+    """Forget a task registered with `register` (a test's or a notebook's own)."""
+    _REGISTERED.pop(name, None)
 
 
 def names() -> list[str]:
@@ -52,8 +58,23 @@ def task_class(name: str | None) -> type:
     return getattr(importlib.import_module(module), cls)
 
 
+def resolved(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """A copy of `config` whose `model` block holds only its family's fields, unset ones at
+    the family's defaults (`gan_jax.models.family.resolve`): what the run reads and what its
+    config.json shows. ConfigError for a field set for another family."""
+    if "model" not in config:
+        return config
+    out = config.copy_and_resolve_references()
+    with out.unlocked():
+        out.model = family.resolve(config.model)
+    if config.is_locked:
+        out.lock()
+    return out
+
+
 def build(config: ml_collections.ConfigDict, workdir: str) -> Any:
     """The task of `config`, built and checked: nothing is written before it returns."""
+    config = resolved(config)
     return task_class(config.get("task"))(config, workdir)
 
 

@@ -20,19 +20,10 @@ pytestmark = pytest.mark.skipif(jax.device_count() < 2, reason="needs 2 (fake) C
 
 
 def _spec(name="mlp", loss="bce", data_shape=(2,), num_classes=0, n_critic=1, lr=0.1, **kw):
-    model = ml_collections.ConfigDict(
-        dict(
-            name=name,
-            latent_dim=4,
-            g_width=8,
-            d_width=8,
-            num_layers=2,
-            activation="leaky_relu",
-            output="linear" if len(data_shape) == 1 else "tanh",
-            num_classes=num_classes,
-            dtype="float32",
-        )
-    )
+    fields = dict(name=name, latent_dim=4, g_width=8, d_width=8, num_classes=num_classes)
+    if name == "mlp":
+        fields.update(num_layers=2, output="linear" if len(data_shape) == 1 else "tanh")
+    model = ml_collections.ConfigDict(fields)
     g, d = models.build(model, data_shape)
     # SGD, not Adam: Adam's first steps are ~sign(grad), which amplifies float round-off of tiny
     # gradients and hides gradient-scale bugs; SGD exposes both.

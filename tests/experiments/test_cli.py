@@ -84,6 +84,38 @@ def test_config_errors_are_one_line_with_status_2(override, message, tmp_path):
     assert time.time() - started < 60  # fails fast, no download retries
 
 
+@pytest.mark.parametrize(
+    "config, overrides, message",
+    [
+        (
+            "celeba64:tiny",
+            ["--config.model.d_maxout=5"],
+            "config.model.d_maxout=5 belongs to model.name='mlp', not 'dcgan'; remove it",
+        ),
+        # a family switch on the command line unsets the fields the file set for its family,
+        # but a field the command line sets for another family is still refused
+        (
+            "mnist_mlp:tiny",
+            ["--config.model.name=dcgan", "--config.model.activation=relu"],
+            "config.model.activation='relu' belongs to model.name='mlp', not 'dcgan'",
+        ),
+        (
+            "mnist_mlp:tiny",
+            ["--config.model.name=dcgan", "--config.data.source=npz:/no/x.npz"],
+            "npz file '/no/x.npz' does not exist",
+        ),
+    ],
+)
+def test_model_family_fields(config, overrides, message, tmp_path):
+    result = run_cli(f"--config={config}", *overrides, f"--workdir={tmp_path / 'w'}")
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len([line for line in result.stderr.splitlines() if "error:" in line]) == 1
+    if "npz" in message:  # the switch itself went through, unsetting the MLP's num_layers
+        assert "model.name=dcgan: unset the config file's ['num_layers']" in result.stderr
+    assert not (tmp_path / "w").exists()
+
+
 def test_kill_9_then_rerun_resumes_and_finishes(tmp_path):
     workdir = tmp_path / "run"
     args = [

@@ -14,7 +14,7 @@ from gan_jax.config import ADDED, base_config, migrate, optimizer_config
 from gan_jax.core.optim import make_optimizer
 from gan_jax.core.spec import GANSpec
 from gan_jax.errors import ConfigError
-from gan_jax.models import heads, keras_dcgan, mlp
+from gan_jax.models import family, heads, keras_dcgan, mlp
 from gan_jax.training.parallel import Runner
 
 NEW_FIELDS = {"model.d_num_layers": 0, "model.d_maxout": 0, "model.g_batchnorm": False}
@@ -118,14 +118,14 @@ def test_packed_maxout_discriminator():
         ("mlp", {"d_maxout": 1}, "model.d_maxout=1 is a linear layer"),
         ("mlp", {"d_maxout": -2}, "model.d_maxout must be an integer >= 0"),
         ("mlp", {"d_num_layers": -1}, "model.d_num_layers must be an integer >= 0"),
-        ("dcgan", {"d_maxout": 5}, "model.d_maxout applies only to model.name='mlp'"),
-        ("dcgan", {"g_batchnorm": True}, "model.g_batchnorm applies only to model.name='mlp'"),
-        ("dcgan", {"d_num_layers": 3}, "model.d_num_layers applies only to model.name='mlp'"),
+        ("dcgan", {"d_maxout": 5}, "model.d_maxout=5 belongs to model.name='mlp', not 'dcgan'"),
+        ("dcgan", {"g_batchnorm": True}, "model.g_batchnorm=True belongs to model.name='mlp'"),
+        ("dcgan", {"d_num_layers": 3}, "model.d_num_layers=3 belongs to model.name='mlp'"),
     ],
 )
 def test_bad_values_are_one_line_config_errors(name, fields, match):
-    paper_switches_off = {"d_num_layers": 0, "d_maxout": 0, "g_batchnorm": False}
-    config = _model(name=name, **paper_switches_off) if name != "mlp" else _model()
+    config = _model() if name == "mlp" else base_config().model
+    config.name = name
     config.update(fields)
     shape = (2,) if name == "mlp" else (28, 28, 1)
     with pytest.raises(ConfigError, match=match) as err:
@@ -136,10 +136,12 @@ def test_bad_values_are_one_line_config_errors(name, fields, match):
 def test_old_configs_migrate_to_the_old_networks():
     assert {k: ADDED[k] for k in NEW_FIELDS} == NEW_FIELDS
     old = base_config().to_dict()
+    old["model"] = {**family.prune({**old["model"], "name": "mlp"}), "num_layers": 3}
     for key in NEW_FIELDS:
         del old["model"][key.split(".")[1]]
     new = migrate(old)["model"]
     assert (new["d_num_layers"], new["d_maxout"], new["g_batchnorm"]) == (0, 0, False)
+    assert new["num_layers"] == 3
 
 
 def test_a_packed_paper_network_run_trains_and_samples(tmp_path):

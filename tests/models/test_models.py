@@ -11,24 +11,16 @@ import pytest
 
 from gan_jax import models
 from gan_jax.errors import ConfigError
-from gan_jax.models import dcgan
+from gan_jax.models import dcgan, family
 
 BATCH = 2
 LATENT = 8
 
 
 def make_config(name: str, **overrides) -> ml_collections.ConfigDict:
-    fields = dict(
-        name=name,
-        latent_dim=LATENT,
-        g_width=8,
-        d_width=8,
-        num_layers=1,
-        activation="leaky_relu",
-        output="tanh",
-        num_classes=0,
-        dtype="float32",
-    )
+    """A `model` block of family `name` with small widths; the rest at the family's defaults."""
+    fields = dict(name=name, latent_dim=LATENT, num_classes=0, dtype="float32")
+    fields.update({k: 8 for k in ("g_width", "d_width") if k in family.get(name).fields})
     fields.update(overrides)
     return ml_collections.ConfigDict(fields)
 
@@ -185,8 +177,9 @@ def test_label_reaches_every_layer(name, data_shape):
     k = 3
     z, x = jnp.zeros((1, LATENT)), jnp.zeros((1, *data_shape))
     labels = jnp.zeros((1,), jnp.int32)
-    uncond = models.build(make_config(name, num_layers=2), data_shape)
-    cond = models.build(make_config(name, num_layers=2, num_classes=k), data_shape)
+    layers = {"num_layers": 2} if name == "mlp" else {}
+    uncond = models.build(make_config(name, **layers), data_shape)
+    cond = models.build(make_config(name, **layers, num_classes=k), data_shape)
     for module_u, module_c, inp in zip(uncond, cond, (z, x), strict=True):
         params_u = abstract_params(module_u, inp)
         params_c = abstract_params(module_c, inp, labels)

@@ -16,6 +16,7 @@ from gan_jax.core.sampling import fixed_latents, latent_sampler
 from gan_jax.data.preprocess import from_model_range, resolve_data_range, to_model_range_from
 from gan_jax.errors import ConfigError
 from gan_jax.models import heads
+from gan_jax.tasks import resolved
 
 
 def _conv(k, cin, cout):
@@ -128,7 +129,7 @@ def test_ocaml_batchnorm_has_no_parameters_and_normalises_by_the_batch():
 @pytest.mark.parametrize("name", ["digits_mnist", "keras_dcgan", "mlp_tutorial"])
 def test_sigmoid_networks_see_x_over_255(name):
     """A sigmoid G's images in [0, 1] come out as 2s - 1, and its D reads the data as x/255."""
-    config = importlib.import_module(f"experiments.configs.{name}").get_config()
+    config = resolved(importlib.import_module(f"experiments.configs.{name}").get_config())
     assert config.model.output == "sigmoid"
     assert resolve_data_range(config.model.data_range, config.model.output) == "0,1"
     u = np.arange(256, dtype=np.float32)

@@ -2,6 +2,8 @@
 no edit anywhere else: the task trains through `experiments.run`'s entry (`gan_jax.tasks`),
 resumes bit-exactly, and its generator samples through `gan_jax.load`."""
 
+import json
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -15,9 +17,14 @@ import gan_jax
 from gan_jax import models, tasks
 from gan_jax.config import base_config, optimizer_config
 from gan_jax.core.optim import make_optimizer
+from gan_jax.errors import ConfigError
+from gan_jax.models import family
 from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.export import GeneratorExport
 from gan_jax.tasks.base import TaskBase
+
+
+SHARED_DEFAULTS = {name: field.default for name, field in family.SHARED.items()}
 
 
 # -- the family: a ~20-line network and its schema ---------------------------------------------
@@ -41,8 +48,13 @@ class ToyDiscriminator(nn.Module):
 
 
 def build_toy(block, data_shape, dtype, opts):
-    """The family's builder: (G, D) with `model.g_width` hidden units."""
-    return ToyGenerator(data_shape[0], block.g_width), ToyDiscriminator(block.g_width)
+    """The family's builder: (G, D) with `model.hidden` units."""
+    return ToyGenerator(data_shape[0], block.hidden), ToyDiscriminator(block.hidden)
+
+
+TOY = family.Family(
+    "toy_mlp", {"hidden": family.Field(3, "hidden units of G and D")}, build_toy, "A toy."
+)
 
 
 # -- the task: its state, its step, its config --------------------------------------------------
@@ -98,7 +110,7 @@ def toy_config():
     c = ml_collections.ConfigDict()
     c.task, c.seed, c.num_devices = "toy", 0, 1
     c.model = base_config().model
-    c.model.update(name="toy_mlp", latent_dim=2, g_width=6)
+    c.model.update(name="toy_mlp", latent_dim=2, hidden=6)
     c.data = base_config().data
     c.data.batch_size = 16
     c.optimizer = optimizer_config(lr=0.05)
@@ -116,9 +128,12 @@ def toy_config():
 
 
 @pytest.fixture
-def registered(monkeypatch):
-    monkeypatch.setitem(models._BUILDERS, "toy_mlp", build_toy)
-    monkeypatch.setitem(tasks._REGISTERED, "toy", ToyTask)
+def registered():
+    family.register(TOY)
+    tasks.register("toy", ToyTask)
+    yield
+    family.unregister(TOY.name)
+    tasks.unregister("toy")
 
 
 def _final_state(workdir, config):
@@ -139,6 +154,13 @@ def test_a_family_and_a_task_from_one_file_train_resume_and_load(registered, tmp
     config.train.num_steps = 4
     tasks.train(config, str(tmp_path / "resumed"))
 
+    with open(tmp_path / "straight" / "config.json") as f:
+        assert json.load(f)["model"] == {
+            **SHARED_DEFAULTS,
+            "name": "toy_mlp",
+            "latent_dim": 2,
+            "hidden": 6,
+        }  # the family's fields, nothing else
     initial, straight = _final_state(tmp_path / "straight", config)
     _, resumed = _final_state(tmp_path / "resumed", config)
     assert int(straight.step) == 4
@@ -152,3 +174,15 @@ def test_a_family_and_a_task_from_one_file_train_resume_and_load(registered, tmp
     z = np.random.default_rng(1).standard_normal((5, 2)).astype(np.float32)
     expected = ToyGenerator(2, 6).apply({"params": straight.params}, jnp.asarray(z))
     np.testing.assert_allclose(g.sample(z=z), np.asarray(expected), rtol=1e-6)
+
+
+def test_another_familys_field_is_refused_naming_its_owner(registered, tmp_path):
+    config = toy_config()
+    config.model.num_layers = 2
+    with pytest.raises(
+        ConfigError,
+        match=r"model.num_layers=2 belongs to model.name='mlp', not "
+        "'toy_mlp'",
+    ):
+        tasks.train(config, str(tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
