@@ -9,9 +9,7 @@ import pytest
 from helpers import ROOT
 
 import gan_jax
-from gan_jax import models
 from gan_jax.errors import InputError
-from gan_jax.models import progan
 from gan_jax.progan import importer
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures")
@@ -44,13 +42,11 @@ def test_both_files_give_the_same_tensors_under_ocaml_names():
         np.testing.assert_array_equal(pth[key], ot[key])
 
 
-def test_import_writes_a_run_folder_that_gan_jax_load_samples(tmp_path, reference, monkeypatch):
-    """The folder fits `gan_jax.load` once 'progan' is a `models.build` name (registered here
-    as the lead's 1-line change would)."""
+def test_import_writes_a_run_folder_that_gan_jax_load_samples(tmp_path, reference):
+    """The folder samples through `gan_jax.load` ('progan' is a registered model family)."""
     z, image = reference
     summary = importer.write_run(PTH, str(tmp_path / "run"))
     assert summary == {"resolution": 16, "latent_dim": 32, "params": summary["params"]}
-    monkeypatch.setitem(models._BUILDERS, "progan", progan.build)
     gen = gan_jax.load(str(tmp_path / "run"))
     assert gen.data_shape == (16, 16, 3) and gen.latent_dim == 32
     np.testing.assert_allclose(gen.sample(z=z), image, atol=2e-5, rtol=0)

@@ -23,7 +23,6 @@ from gan_jax.runs.checkpoint import Checkpointer
 from gan_jax.runs.export import GeneratorExport
 from gan_jax.tasks.base import TaskBase
 
-
 SHARED_DEFAULTS = {name: field.default for name, field in family.SHARED.items()}
 
 
