@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from absl import app, flags
 
-from experiments.cli import fail, resolve_config_path
+from experiments.cli import apply_cpu_flags, fail, resolve_config_path
 from gan_jax.errors import UserError
 from gan_jax.tools import ablation, curves, results
 
@@ -116,6 +116,7 @@ def main(argv: list[str], overrides: list[str]) -> None:
 
 
 def run() -> None:
+    apply_cpu_flags()  # before JAX starts here; the training subprocesses inherit XLA_FLAGS
     overrides = [a for a in sys.argv[1:] if a.startswith("--config.")]
     argv = [a for a in sys.argv if not a.startswith("--config.")]
     app.run(lambda args: main(args, overrides), argv=argv)

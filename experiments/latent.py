@@ -33,7 +33,7 @@ import sys
 
 import numpy as np
 
-from experiments.cli import fail
+from experiments.cli import apply_cpu_flags, fail
 from experiments.latent_args import build_parser
 from gan_jax import latent, pictures
 from gan_jax.errors import InputError, UserError
@@ -299,6 +299,7 @@ VERBS = {
 
 def main(argv: list[str] | None = None) -> list[str]:
     """Run one verb; return the paths it wrote (also printed, one per line)."""
+    apply_cpu_flags()  # before the generator's first computation
     args = build_parser(__doc__.split("\n\n")[0]).parse_args(argv)
     try:
         import gan_jax

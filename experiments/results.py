@@ -17,7 +17,7 @@ import os
 
 from absl import app, flags
 
-from experiments.cli import fail
+from experiments.cli import apply_cpu_flags, fail
 from gan_jax.errors import UserError
 from gan_jax.tools import ablation, results
 
@@ -67,4 +67,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
+    apply_cpu_flags()
     app.run(main)

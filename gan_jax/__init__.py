@@ -23,18 +23,18 @@ itself), which `tests/test_layers.py` checks on every module:
 Importing `gan_jax` is light: nothing here imports TensorFlow (or even JAX). `gan_jax.load`
 (a trained generator for notebooks), `gan_jax.pictures` and `gan_jax.latent` are imported on
 first use (`gan_jax.viz` is the old name of `gan_jax.pictures`, kept for notebooks). Importing it
-sets two XLA:CPU flags before JAX starts (faster training and FID on CPU;
-`gan_jax.platform.xla_cpu` says which, why, and how to opt out).
+changes no process setting: `XLA_FLAGS` stays what you set. For faster training and FID on CPU,
+call `gan_jax.platform.configure_cpu()` before your first JAX computation (in a notebook, the
+first cell after `import gan_jax`); the `experiments` commands do (`gan_jax.platform.xla_cpu`
+says which flags, why, and how to opt out).
 """
 
 import importlib
 from typing import Any
 
-from gan_jax.platform import xla_cpu
+from gan_jax import platform as platform
 
 __version__ = "0.1.0"
-
-xla_cpu.configure()
 
 _LAZY_MODULES = {
     "latent": "gan_jax.latent",

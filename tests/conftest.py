@@ -1,6 +1,9 @@
-"""Test setup: two fake CPU devices (for pmap/sharded checks) and fast compiles.
+"""Test setup: two fake CPU devices (for pmap/sharded checks), gan_jax's XLA:CPU flags and fast
+compiles.
 
-Must run before jax initialises its backends, which is why it lives in conftest.
+Must run before jax initialises its backends, which is why it lives in conftest. `import gan_jax`
+no longer sets the XLA:CPU flags, so they are applied here, as the `experiments` commands do: the
+suite's speed depends on them (Eigen convolutions), and subprocesses inherit them.
 """
 
 import os
@@ -9,6 +12,10 @@ os.environ["XLA_FLAGS"] = (
     os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2"
 ).strip()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from gan_jax.platform import configure_cpu  # noqa: E402
+
+configure_cpu()
 
 import jax  # noqa: E402
 

@@ -10,7 +10,8 @@
 The median is over `--steps` steps after `--warmup` dispatches, each dispatch synchronised;
 with `train.steps_per_dispatch=k` times are per step. `--pipeline_batches=N` also times the
 input pipeline alone. `--json` prints one JSON object as the last line. Set `XLA_FLAGS` in the
-environment to try XLA options. See `gan_jax.tools.bench_step`.
+environment to try XLA options (gan_jax's XLA:CPU flags are added unless it names them, or
+`GAN_JAX_XLA_DEFAULTS=1` keeps XLA's defaults). See `gan_jax.tools.bench_step`.
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """Strided convs differentiated by their adjoints (gan_jax/models/layers/adjoint_conv.py) give
 the same values, gradients and second-order gradients as XLA's autodiff of `lax` convs; the Flax
 layers and whole DCGANs built with `conv_grads='adjoint'` equal the plain ones; G's project layer
-equals `nn.ConvTranspose`; `import gan_jax` sets its XLA:CPU flags (gan_jax/platform/xla_cpu.py).
+equals `nn.ConvTranspose`. (The XLA:CPU flags are tested in tests/test_platform_flags.py.)
 """
-
-import importlib.metadata
-import os
-import subprocess
-import sys
 
 import flax.linen as nn
 import jax
@@ -20,8 +15,6 @@ from gan_jax.models import dcgan
 from gan_jax.models.layers import adjoint_conv
 from gan_jax.models.layers.conv_layers import StridedConv
 from gan_jax.models.regularized import DOptions
-from gan_jax.platform import xla_cpu
-from tests.helpers import ROOT
 
 DN = ("NHWC", "HWIO", "NHWC")
 
@@ -216,94 +209,3 @@ def test_project_layer_equals_conv_transpose():
     want = ref.apply({"params": {"kernel": kernel}}, z[:, None, None, :])
     assert got.shape == (3, 4, 4, 16)
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
-
-
-def test_xla_flags_are_appended_unless_the_user_chose(monkeypatch):
-    monkeypatch.setattr(xla_cpu, "_backends_running", lambda: False)
-    monkeypatch.setattr(xla_cpu, "_jaxlib_checked", lambda: True)
-    monkeypatch.delenv(xla_cpu.OPT_OUT, raising=False)
-    ynn, scheduler = (f"--{name}={value}" for name, value in xla_cpu.FLAGS.items())
-    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=2")
-    assert xla_cpu.configure() == [ynn, scheduler]
-    assert os.environ["XLA_FLAGS"] == f"--xla_force_host_platform_device_count=2 {ynn} {scheduler}"
-    own = "--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"
-    monkeypatch.setenv("XLA_FLAGS", own)
-    assert xla_cpu.configure() == [scheduler]  # the user's YNN choice stays, the other is added
-    assert os.environ["XLA_FLAGS"] == f"{own} {scheduler}"
-    for blocked in (
-        lambda: monkeypatch.setenv(xla_cpu.OPT_OUT, "1"),
-        lambda: monkeypatch.setattr(xla_cpu, "_backends_running", lambda: True),
-        lambda: monkeypatch.setattr(xla_cpu, "_jaxlib_checked", lambda: False),
-    ):
-        blocked()
-        monkeypatch.setenv("XLA_FLAGS", "")
-        assert xla_cpu.configure() == [] and os.environ["XLA_FLAGS"] == ""
-
-
-PROBE = """
-import gan_jax, jax, jax.numpy as jnp, os
-x, w = jnp.ones((8, 16, 16, 32)), jnp.ones((4, 4, 32, 64))
-conv = lambda x, w: jax.lax.conv_general_dilated(
-    x, w, (2, 2), ((1, 1), (1, 1)), dimension_numbers=("NHWC", "HWIO", "NHWC"))
-hlo = jax.jit(conv).lower(x, w).compile().as_text()
-ynn = [line for line in hlo.splitlines() if "__ynn_fusion" in line and "conv" in line]
-print("XLA_FLAGS=" + os.environ.get("XLA_FLAGS", ""), "YNN_CONV=" + str(bool(ynn)))
-"""
-
-
-@pytest.mark.parametrize(
-    "version, checked",
-    [
-        ("0.10.2", True),
-        ("0.11.0rc1", True),
-        ("0.9.9", False),
-        ("0.12.0", False),
-        ("1.0.0", False),
-        ("dev", False),
-        (None, False),  # not installed
-    ],
-)
-def test_jaxlib_version_decides_whether_flags_are_set(monkeypatch, version, checked):
-    def fake_version(name):
-        assert name == "jaxlib"
-        if version is None:
-            raise importlib.metadata.PackageNotFoundError(name)
-        return version
-
-    monkeypatch.setattr(importlib.metadata, "version", fake_version)
-    assert xla_cpu._jaxlib_checked() is checked
-    monkeypatch.setattr(xla_cpu, "_backends_running", lambda: False)
-    monkeypatch.delenv(xla_cpu.OPT_OUT, raising=False)
-    monkeypatch.setenv("XLA_FLAGS", "")
-    assert bool(xla_cpu.configure()) is checked
-
-
-def test_installed_jaxlib_is_one_whose_flags_were_checked():
-    """Fails (rather than skipping the probe below) when jaxlib moves to a release gan_jax has
-    not checked: gan_jax then sets no XLA:CPU flags at all and loses their speed-up silently."""
-    version = importlib.metadata.version("jaxlib")
-    assert xla_cpu._jaxlib_checked(), (
-        f"jaxlib {version} is not in gan_jax.platform.xla_cpu.CHECKED_JAXLIB "
-        f"{xla_cpu.CHECKED_JAXLIB}: check that it parses xla_cpu.FLAGS (run "
-        "test_import_moves_cpu_convolutions_off_ynnpack with it added) and add it, or drop flags "
-        "it no longer knows"
-    )
-
-
-def test_import_moves_cpu_convolutions_off_ynnpack(tmp_path):
-    """In a fresh process: `import gan_jax` before JAX starts gives Eigen convolutions; the
-    opt-out keeps XLA's YNNPACK ones. (Not skipped on an unchecked jaxlib: see the test above.)"""
-    script = tmp_path / "probe.py"
-    script.write_text(PROBE)
-    env = {k: v for k, v in os.environ.items() if k not in ("XLA_FLAGS", xla_cpu.OPT_OUT)}
-    env.update(JAX_PLATFORMS="cpu", PYTHONPATH=str(ROOT))
-
-    def probe(extra):
-        cmd = [sys.executable, str(script)]
-        out = subprocess.run(cmd, env={**env, **extra}, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr[-2000:]
-        return out.stdout
-
-    flags = " ".join(f"--{name}={value}" for name, value in xla_cpu.FLAGS.items())
-    assert f"XLA_FLAGS={flags} YNN_CONV=False" in probe({})
-    assert "XLA_FLAGS= YNN_CONV=True" in probe({xla_cpu.OPT_OUT: "1"})
