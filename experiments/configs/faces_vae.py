@@ -15,8 +15,9 @@ from gan_jax.vae.config import vae_config
 def faces_vae_config(gan: bool):
     """Shared by `faces_vae` and `faces_vaegan`: the same networks and budget."""
     c = faces_data(vae_config(gan))
-    for opt in (c.e_optimizer, c.g_optimizer, c.d_optimizer):
-        opt.lr, opt.b1 = 3e-4, 0.5
+    for net in ("e_optimizer", "g_optimizer", "d_optimizer"):
+        if net in c:  # a plain VAE has no D (no d_optimizer)
+            c[net].lr, c[net].b1 = 3e-4, 0.5
     c.train.num_steps = 20_000
     c.train.sample_every = 1000
     return c

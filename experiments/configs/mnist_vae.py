@@ -23,8 +23,9 @@ def mnist_config(gan: bool):
     c.model.latent_dim = 32
     c.model.g_width = 32  # half the GAN config's widths: a VAE/GAN step trains three networks
     c.model.d_width = 32
-    for opt in (c.e_optimizer, c.g_optimizer, c.d_optimizer):
-        opt.lr, opt.b1 = 3e-4, 0.5
+    for net in ("e_optimizer", "g_optimizer", "d_optimizer"):
+        if net in c:  # a plain VAE has no D (no d_optimizer)
+            c[net].lr, c[net].b1 = 3e-4, 0.5
     c.train.num_steps = 5000
     c.train.sample_every = 500
     c.train.checkpoint_every = 1000

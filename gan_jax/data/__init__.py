@@ -17,13 +17,13 @@ limited-data training (`config.data.limit`, `gan_jax.data.subset`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 import ml_collections
 import numpy as np
 
-from gan_jax.config import choice, non_negative, positive
+from gan_jax.config import base_config, choice, non_negative, positive
 from gan_jax.data import mixtures
 from gan_jax.data.arrays import ArraySource, ImageArrays, load_npz
 from gan_jax.data.indexed import Batch, step_batches
@@ -104,6 +104,37 @@ def _process_shard() -> tuple[int, int]:
 LABEL_MODES = ("auto", "subfolders", "none")  # config.data.labels
 
 
+_IMAGES = "an image source (npz:, tfds:, folder:)"
+# Fields only some sources read: field -> (does `data` read it?, what does).
+_SOURCE_FIELDS: dict[str, tuple[Callable[[str, ml_collections.ConfigDict], bool], str]] = {
+    "tfds_data_dir": (lambda kind, d: kind == "tfds", "a tfds: source"),
+    "workers": (lambda kind, d: kind == "folder", "a folder: source"),
+    "cache_mb": (lambda kind, d: kind == "folder", "a folder: source"),
+    "labels": (lambda kind, d: kind == "folder" or d.labels != "subfolders", "a folder: source"),
+    "crop": (
+        lambda kind, d: kind == "folder" or bool(d.image_size),
+        "a folder: source or --config.data.image_size=N (npz: and tfds: crop when resizing)",
+    ),
+    **{
+        f: (lambda kind, d: kind not in mixtures.MIXTURES, _IMAGES)
+        for f in ("image_size", "channels", "flip", "dtype")
+    },
+}
+
+
+def check_source_fields(data: ml_collections.ConfigDict) -> None:
+    """ConfigError for a field the chosen kind of source does not read, set to a value other
+    than its default (`gan_jax.config.base_config`)."""
+    kind = data.source.partition(":")[0]
+    defaults = base_config().data
+    for field, (reads, readers) in _SOURCE_FIELDS.items():
+        if field in data and data[field] != defaults[field] and not reads(kind, data):
+            raise ConfigError(
+                f"config.data.{field}={data[field]!r} is only read by {readers}, not by "
+                f"source {data.source!r}; remove it"
+            )
+
+
 def validate(data: ml_collections.ConfigDict) -> None:
     """Check the `data` block (a GAN config's; the source itself is checked when it opens)."""
     positive(data.batch_size, "data.batch_size")
@@ -112,6 +143,7 @@ def validate(data: ml_collections.ConfigDict) -> None:
     choice(data.dtype, ("float32", "bfloat16"), "data.dtype")
     for field in ("image_size", "crop", "prefetch", "workers", "cache_mb", "limit"):
         non_negative(data[field], f"data.{field}")
+    check_source_fields(data)
 
 
 def make_source(
