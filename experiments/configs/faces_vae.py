@@ -7,8 +7,10 @@ with a dense head to (μ, log σ²); loss = KL + Σ (x − x̃)² / 2σ², σ = 
         --config.data.source=folder:PATH/lfw-deepfunneled
 """
 
-from experiments.configs.faces_gan import faces_data, tiny
+from experiments.configs.faces_gan import faces_data
+from experiments.configs.faces_gan import tiny as faces_tiny
 from gan_jax.config import apply_variant
+from gan_jax.vae.config import tiny as vae_tiny
 from gan_jax.vae.config import vae_config
 
 
@@ -21,6 +23,11 @@ def faces_vae_config(gan: bool):
     c.train.num_steps = 20_000
     c.train.sample_every = 1000
     return c
+
+
+def tiny(c):
+    """`faces_gan`'s `:tiny` (32×32) without the fields VAE runs do not read."""
+    return vae_tiny(faces_tiny(c))
 
 
 def get_config(arg: str | None = None):

@@ -11,7 +11,7 @@ output); loss = KL + Σ (x − x̃)² / 2σ² with σ = 0.5 on images in [-1, 1]
 """
 
 from gan_jax.config import apply_variant
-from gan_jax.vae.config import vae_config
+from gan_jax.vae.config import tiny, vae_config
 
 
 def mnist_config(gan: bool):
@@ -33,4 +33,4 @@ def mnist_config(gan: bool):
 
 
 def get_config(arg: str | None = None):
-    return apply_variant(mnist_config(gan=False), arg)
+    return apply_variant(mnist_config(gan=False), arg, {"tiny": tiny})

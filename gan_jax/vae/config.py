@@ -15,6 +15,7 @@ from __future__ import annotations
 import ml_collections
 
 from gan_jax.config import VAE_TASK, base_config, choice, optimizer_config, positive
+from gan_jax.config import tiny as base_tiny
 from gan_jax.core import optim
 from gan_jax.errors import ConfigError
 from gan_jax.tasks.reads import drop
@@ -81,6 +82,11 @@ def vae_config(gan: bool) -> ml_collections.ConfigDict:
     c.stabilizers.d_batchnorm = False  # BN makes D too strong (the post); the encoder mirrors D
     c.stabilizers.skip_margin = 0.3  # the post's margin rule on the GAN term
     return drop(c, not_read(gan))
+
+
+def tiny(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """`gan_jax.config.tiny` without the fields it sets that VAE runs do not read."""
+    return drop(base_tiny(config), not_read(config.vae.gan))
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
