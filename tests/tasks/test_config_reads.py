@@ -16,17 +16,23 @@ evaluations (`AFTER_TRAINING`), and the `model` block until its per-family schem
 import contextlib
 import copy
 import importlib
+import json
 import os
 import sys
 
 import jax
 import pytest
+from absl import flags
 from helpers import write_checkpoint, write_npz
-from ml_collections import ConfigDict
+from ml_collections import ConfigDict, config_flags
 
 from experiments import cli
 from gan_jax import tasks
+from gan_jax.config import base_config
 from gan_jax.errors import ConfigError
+from gan_jax.progan.config import progan_config
+from gan_jax.runs.run_files import CONFIG_FILE, recorded_config
+from gan_jax.tasks.reads import check_absent
 
 COVER_MODEL = False  # the `model` block is being rebuilt as per-family schemas
 LOOP = {  # read by gan_jax.training.loop for every task, and by the first picture
@@ -189,3 +195,51 @@ def test_every_field_is_read_or_refused(name, tmp):
         silent.append(field)
     assert not silent, f"{name}: set but neither read nor refused: {silent}"
     assert not os.path.exists(tmp / f"{name}_refused" / "config.json")
+
+
+@pytest.mark.parametrize("name", cli.config_names())
+def test_no_config_file_sets_a_field_its_task_does_not_read(name):
+    module = importlib.import_module(f"experiments.configs.{name}")
+    for variant in (None, "tiny"):
+        config = module.get_config(variant)
+        check_absent(config, tasks.task_class(config.get("task")).not_read(config))
+
+
+@pytest.mark.parametrize(
+    "name, override, line",
+    [
+        (
+            "progan_anime64:tiny",
+            "stabilizers.ema_decay=0.999",
+            "config.stabilizers.ema_decay=0.999: progan runs do not read it (G's weight average "
+            "is --config.progan.ema_decay); remove it",
+        ),
+        (
+            "mnist_vae:tiny",
+            "augment.policy=color",
+            "config.augment.policy=color: vae runs do not read it (VAE runs train without "
+            "augmentation); remove it",
+        ),
+    ],
+)
+def test_an_override_of_a_field_the_task_does_not_read_is_one_line(
+    name, override, line, capsys, monkeypatch
+):
+    values = flags.FlagValues()
+    config_flags.DEFINE_config_file("config", None, "", flag_values=values, lock_config=True)
+    argv = cli.resolve_argv(["prog", f"--config={name}", f"--config.{override}"])
+    monkeypatch.setattr(sys, "argv", argv)  # where ml_collections finds the overrides
+    with pytest.raises(SystemExit) as info:
+        cli.parse_flags(argv, values)
+    assert info.value.code == 2 and capsys.readouterr().err == f"error: {line}\n"
+
+
+def test_an_old_runs_config_json_drops_what_its_task_does_not_read(tmp_path):
+    """A ProGAN run written before its config dropped the GAN fields reads back without them
+    (so a resume sees no change), and keeps every field it reads."""
+    config = progan_config(8)
+    old = base_config().to_dict()
+    old.update(config.to_dict())
+    (tmp_path / CONFIG_FILE).write_text(json.dumps(old))
+    recorded = recorded_config(str(tmp_path))
+    assert recorded == json.loads(config.to_json_best_effort())
