@@ -134,6 +134,23 @@ def parse_flags(argv: list[str], flag_values: flags.FlagValues | None = None) ->
     except (AttributeError, KeyError, TypeError, ValueError) as e:
         if not overrides:  # the config file's get_config failed
             fail(f"the config file failed: {type(e).__name__}: {' '.join(str(e).split())}", 2)
+        # A field the config's task does not read (so its config lacks it): say so and what to
+        # use instead, from the config file's config (read again: the failed parse keeps none).
+        path = next((a.split("=", 1)[1] for a in argv if a.startswith("--config=")), None)
+        if path is None and "--config" in argv[:-1]:
+            path = argv[argv.index("--config") + 1]
+        if path:
+            from ml_collections.config_flags.config_flags import ConfigFileFlagParser
+
+            from gan_jax.tasks.reads import unread_override
+
+            try:
+                config = ConfigFileFlagParser("config").parse(path)
+            except (AttributeError, KeyError, TypeError, ValueError, UserError):
+                config = None  # the config file itself failed: the generic line below
+            line = None if config is None else unread_override(config, overrides)
+            if line is not None:
+                fail(line, 2)
         fail(
             f"invalid config override in {' '.join(overrides)}: {override_message(e)}; fields "
             "are defined in gan_jax/config.py (docs/configs.md)",

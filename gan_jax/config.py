@@ -18,6 +18,7 @@ from typing import Any
 import ml_collections
 from ml_collections import config_dict
 
+from gan_jax.data import data_config
 from gan_jax.errors import ConfigError, choice, non_negative, positive
 from gan_jax.models import family
 
@@ -182,23 +183,7 @@ def base_config() -> ml_collections.ConfigDict:
     c.loss_options = ml_collections.ConfigDict({"real_label": config_dict.placeholder(float)})
     c.loss_options.drift = config_dict.placeholder(float)  # wgan: ε·E D(x)² (ProGAN, ε = 0.001)
 
-    c.data = ml_collections.ConfigDict()
-    c.data.source = "ring8"
-    c.data.image_size = 0  # 0 = keep the source's size; else center-crop + resize to this
-    c.data.crop = 0  # central square to crop before resizing (0 = the largest square)
-    c.data.channels = 0  # 0 = keep the source's channels; 1 or 3 converts
-    c.data.tfds_data_dir = ""  # "" = TFDS's default (~/tensorflow_datasets or $TFDS_DATA_DIR)
-    c.data.limit = 0  # train on this many images of the dataset (a fixed draw; 0 = all)
-    c.data.batch_size = 64  # the global batch, split over processes and devices
-    # folder: sources — class labels from top-level subfolder names: auto (when every image is
-    # in one of >= 2 subfolders) | subfolders | none ('none' also drops npz/TFDS labels).
-    c.data.labels = "auto"
-    c.data.attributes = ""  # folder: sources — a list_attr_celeba.txt-style file, joined by name
-    c.data.flip = False  # random horizontal flips, reproducible from (seed, step)
-    c.data.dtype = "float32"  # images of training batches: float32 | bfloat16
-    c.data.prefetch = 2  # batches read and placed on the devices ahead of the step (0 = off)
-    c.data.workers = 0  # threads decoding folder: images (0 = one per CPU core)
-    c.data.cache_mb = 4096  # keep decoded folder: images in memory when they fit (0 = never)
+    c.data = data_config()  # the data block's fields and docs: gan_jax.data.data_config
 
     c.g_optimizer = optimizer_config()
     c.d_optimizer = optimizer_config()

@@ -8,8 +8,7 @@ share z ~ N(0, 1), error = KL + pixel reconstruction + GAN, the decoder's gradie
         --config.data.source=folder:PATH/lfw-deepfunneled
 """
 
-from experiments.configs.faces_gan import tiny
-from experiments.configs.faces_vae import faces_vae_config
+from experiments.configs.faces_vae import faces_vae_config, tiny
 from gan_jax.config import apply_variant
 
 

@@ -11,7 +11,7 @@ output); loss = KL + Σ (x − x̃)² / 2σ² with σ = 0.5 on images in [-1, 1]
 """
 
 from gan_jax.config import apply_variant
-from gan_jax.vae.config import vae_config
+from gan_jax.vae.config import tiny, vae_config
 
 
 def mnist_config(gan: bool):
@@ -23,8 +23,9 @@ def mnist_config(gan: bool):
     c.model.latent_dim = 32
     c.model.g_width = 32  # half the GAN config's widths: a VAE/GAN step trains three networks
     c.model.d_width = 32
-    for opt in (c.e_optimizer, c.g_optimizer, c.d_optimizer):
-        opt.lr, opt.b1 = 3e-4, 0.5
+    for net in ("e_optimizer", "g_optimizer", "d_optimizer"):
+        if net in c:  # a plain VAE has no D (no d_optimizer)
+            c[net].lr, c[net].b1 = 3e-4, 0.5
     c.train.num_steps = 5000
     c.train.sample_every = 500
     c.train.checkpoint_every = 1000
@@ -32,4 +33,4 @@ def mnist_config(gan: bool):
 
 
 def get_config(arg: str | None = None):
-    return apply_variant(mnist_config(gan=False), arg)
+    return apply_variant(mnist_config(gan=False), arg, {"tiny": tiny})

@@ -14,7 +14,8 @@ the post's margin rule (`stabilizers.skip_margin=0.3`, `skip_rule='either'`).
 
 from experiments.configs.mnist_vae import mnist_config
 from gan_jax.config import apply_variant
+from gan_jax.vae.config import tiny
 
 
 def get_config(arg: str | None = None):
-    return apply_variant(mnist_config(gan=True), arg)
+    return apply_variant(mnist_config(gan=True), arg, {"tiny": tiny})

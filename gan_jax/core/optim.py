@@ -5,17 +5,42 @@ from __future__ import annotations
 import ml_collections
 import optax
 
-from gan_jax.config import choice, positive
+from gan_jax.config import choice, optimizer_config, positive
+from gan_jax.errors import ConfigError
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
 
 
+# The fields each optimizer reads beyond lr, weight_decay, the schedule and the clips.
+OWN_FIELDS = {
+    "adam": ("b1", "b2", "eps"),
+    "rmsprop": ("decay", "eps", "momentum"),
+    "sgd": ("momentum",),
+}
+
+
 def validate(opt: ml_collections.ConfigDict, field: str) -> None:
-    """Check one optimizer block (`g_optimizer`, `d_optimizer`, an encoder's `optimizer`)."""
+    """Check one optimizer block (`g_optimizer`, `d_optimizer`, an encoder's `optimizer`): a
+    field the chosen optimizer or schedule does not read must keep its default
+    (`gan_jax.config.optimizer_config`)."""
     choice(opt.name, OPTIMIZERS, f"{field}.name")
     choice(opt.schedule, SCHEDULES, f"{field}.schedule")
     positive(opt.lr, f"{field}.lr")
+    defaults = optimizer_config()
+    unread = {f for fields in OWN_FIELDS.values() for f in fields} - set(OWN_FIELDS[opt.name])
+    for name in sorted(unread):
+        if name in opt and opt[name] != defaults[name]:
+            users = " or ".join(k for k, fields in OWN_FIELDS.items() if name in fields)
+            raise ConfigError(
+                f"config.{field}.{name}={opt[name]!r} is not read by {opt.name}; set "
+                f"--config.{field}.name={users} or remove it"
+            )
+    if opt.schedule == "constant" and opt.final_lr_fraction != defaults.final_lr_fraction:
+        raise ConfigError(
+            f"config.{field}.final_lr_fraction={opt.final_lr_fraction} is not read by the "
+            f"constant schedule; set --config.{field}.schedule=linear (or cosine) or remove it"
+        )
 
 
 def learning_rate_schedule(opt: ml_collections.ConfigDict, num_updates: int) -> optax.Schedule:

@@ -66,9 +66,55 @@ def adapt_l2_weight(weight: jax.Array, g_loss: jax.Array, balance: ml_collection
     return jnp.clip(weight + delta, 0.0, balance.l2_max)
 
 
+# Fields read only while a switch is on: (fields, the switch's field, is it on?, how to turn
+# it on). Off, they must keep their defaults (`gan_jax.config.stabilizers_config`).
+_SWITCHED = (
+    (
+        ("regularizer_weight", "regularizer_interval"),
+        "regularizer",
+        lambda st: st.regularizer != "none",
+        "--config.stabilizers.regularizer=r1 (or gp)",
+    ),
+    (
+        ("g_regularizer_weight", "g_regularizer_interval"),
+        "g_regularizer",
+        lambda st: st.g_regularizer != "none",
+        "--config.stabilizers.g_regularizer=orthogonal",
+    ),
+    (
+        ("l2_band_low", "l2_band_high", "l2_step", "l2_max"),
+        "adaptive_l2",
+        lambda st: st.adaptive_l2,
+        "--config.stabilizers.adaptive_l2=True",
+    ),
+    (
+        ("skip_rule",),
+        "skip_margin",
+        lambda st: st.skip_margin > 0,
+        "--config.stabilizers.skip_margin=M (> 0)",
+    ),
+)
+
+
+def check_switched(st: ml_collections.ConfigDict) -> None:
+    """ConfigError for a field set while the switch that makes it read is off."""
+    defaults = config_lib.stabilizers_config()
+    for fields, switch, is_on, turn_on in _SWITCHED:
+        if switch not in st or is_on(st):
+            continue
+        for field in fields:
+            if field in st and st[field] != defaults[field]:
+                raise ConfigError(
+                    f"config.stabilizers.{field}={st[field]!r} is only read when "
+                    f"stabilizers.{switch} is on; set {turn_on} or remove it"
+                )
+
+
 def validate(st: ml_collections.ConfigDict, loss_name: str, logistic: bool) -> None:
     """Check the `stabilizers` block against itself and the loss (its `d_*` fields are checked
-    by `gan_jax.models`, which builds them into the discriminator)."""
+    by `gan_jax.models`, which builds them into the discriminator). A task's block may lack
+    the fields it does not read (`gan_jax.tasks.reads`)."""
+    check_switched(st)
     if not 0.0 <= st.skip_margin < 0.5:
         raise ConfigError(f"config.stabilizers.skip_margin={st.skip_margin} must be in [0, 0.5)")
     config_lib.choice(st.get("skip_rule", "either"), SKIP_RULES, "stabilizers.skip_rule")
@@ -77,12 +123,18 @@ def validate(st: ml_collections.ConfigDict, loss_name: str, logistic: bool) -> N
             f"config.stabilizers.skip_margin needs a logistic loss (bce, bce_smoothed, ...), "
             f"not {loss_name!r}; set --config.stabilizers.skip_margin=0"
         )
-    if st.adaptive_l2 and not st.l2_band_low <= st.l2_band_high:
+    if st.get("adaptive_l2") and not st.l2_band_low <= st.l2_band_high:
         raise ConfigError(
             f"config.stabilizers.l2_band_low={st.l2_band_low} must be <= "
             f"l2_band_high={st.l2_band_high}"
         )
-    if not 0.0 <= st.ema_decay < 1.0:
+    if not 0.0 <= st.get("ema_decay", 0.0) < 1.0:
         raise ConfigError(f"config.stabilizers.ema_decay={st.ema_decay} must be in [0, 1)")
-    terms.make("d", st.regularizer, st.regularizer_weight, st.regularizer_interval)
-    terms.make("g", st.g_regularizer, st.g_regularizer_weight, st.g_regularizer_interval)
+    for net, p in (("d", ""), ("g", "g_")):
+        if f"{p}regularizer" in st:
+            terms.make(
+                net,
+                st[f"{p}regularizer"],
+                st[f"{p}regularizer_weight"],
+                st[f"{p}regularizer_interval"],
+            )

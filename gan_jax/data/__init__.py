@@ -17,7 +17,7 @@ limited-data training (`config.data.limit`, `gan_jax.data.subset`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 import ml_collections
@@ -100,7 +100,61 @@ def _process_shard() -> tuple[int, int]:
     return jax.process_index(), jax.process_count()
 
 
+def data_config() -> ml_collections.ConfigDict:
+    """The `data` block of every config (`gan_jax.config.base_config`): the source and how
+    its images are prepared and batched."""
+    d = ml_collections.ConfigDict()
+    d.source = "ring8"
+    d.image_size = 0  # 0 = keep the source's size; else center-crop + resize to this
+    d.crop = 0  # central square to crop before resizing (0 = the largest square)
+    d.channels = 0  # 0 = keep the source's channels; 1 or 3 converts
+    d.tfds_data_dir = ""  # "" = TFDS's default (~/tensorflow_datasets or $TFDS_DATA_DIR)
+    d.limit = 0  # train on this many images of the dataset (a fixed draw; 0 = all)
+    d.batch_size = 64  # the global batch, split over processes and devices
+    # folder: sources — class labels from top-level subfolder names: auto (when every image is
+    # in one of >= 2 subfolders) | subfolders | none ('none' also drops npz/TFDS labels).
+    d.labels = "auto"
+    d.attributes = ""  # folder: sources — a list_attr_celeba.txt-style file, joined by name
+    d.flip = False  # random horizontal flips, reproducible from (seed, step)
+    d.dtype = "float32"  # images of training batches: float32 | bfloat16
+    d.prefetch = 2  # batches read and placed on the devices ahead of the step (0 = off)
+    d.workers = 0  # threads decoding folder: images (0 = one per CPU core)
+    d.cache_mb = 4096  # keep decoded folder: images in memory when they fit (0 = never)
+    return d
+
+
 LABEL_MODES = ("auto", "subfolders", "none")  # config.data.labels
+
+
+_IMAGES = "an image source (npz:, tfds:, folder:)"
+# Fields only some sources read: field -> (does `data` read it?, what does).
+_SOURCE_FIELDS: dict[str, tuple[Callable[[str, ml_collections.ConfigDict], bool], str]] = {
+    "tfds_data_dir": (lambda kind, d: kind == "tfds", "a tfds: source"),
+    "workers": (lambda kind, d: kind == "folder", "a folder: source"),
+    "cache_mb": (lambda kind, d: kind == "folder", "a folder: source"),
+    "labels": (lambda kind, d: kind == "folder" or d.labels != "subfolders", "a folder: source"),
+    "crop": (
+        lambda kind, d: kind == "folder" or bool(d.image_size),
+        "a folder: source or --config.data.image_size=N (npz: and tfds: crop when resizing)",
+    ),
+    **{
+        f: (lambda kind, d: kind not in mixtures.MIXTURES, _IMAGES)
+        for f in ("image_size", "channels", "flip", "dtype")
+    },
+}
+
+
+def check_source_fields(data: ml_collections.ConfigDict) -> None:
+    """ConfigError for a field the chosen kind of source does not read, set to a value other
+    than its default (`data_config`)."""
+    kind = data.source.partition(":")[0]
+    defaults = data_config()
+    for field, (reads, readers) in _SOURCE_FIELDS.items():
+        if field in data and data[field] != defaults[field] and not reads(kind, data):
+            raise ConfigError(
+                f"config.data.{field}={data[field]!r} is only read by {readers}, not by "
+                f"source {data.source!r}; remove it"
+            )
 
 
 def validate(data: ml_collections.ConfigDict) -> None:
@@ -111,6 +165,7 @@ def validate(data: ml_collections.ConfigDict) -> None:
     choice(data.dtype, ("float32", "bfloat16"), "data.dtype")
     for field in ("image_size", "crop", "prefetch", "workers", "cache_mb", "limit"):
         non_negative(data[field], f"data.{field}")
+    check_source_fields(data)
 
 
 def make_source(

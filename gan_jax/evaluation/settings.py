@@ -12,13 +12,15 @@ FEATURE_NETS = ("auto", "classifier", "inception")
 
 
 def validate(evals: ml_collections.ConfigDict) -> None:
-    """Check the `evals` block of a GAN config."""
-    non_negative(evals.every, "evals.every", "0 = no evaluations")
+    """Check the `evals` block (a task without periodic evaluations has no `every` and no
+    `best_metric`: `gan_jax.tasks.reads`)."""
+    every = evals.get("every", 0)
+    non_negative(every, "evals.every", "0 = no evaluations")
     for field in ("num_samples", "num_real", "batch_size"):
         positive(evals[field], f"evals.{field}")
     choice(evals.features, FEATURE_NETS, "evals.features")
-    if evals.best_metric and not evals.every:
+    best = evals.get("best_metric", "")
+    if best and not every:
         raise ConfigError(
-            f"config.evals.best_metric={evals.best_metric!r} needs evaluations; "
-            "set --config.evals.every=N"
+            f"config.evals.best_metric={best!r} needs evaluations; set --config.evals.every=N"
         )

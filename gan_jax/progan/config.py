@@ -4,6 +4,10 @@ Paper defaults (Karras et al. 2018, Sec. A.1): Adam(lr 0.001, β1 = 0, β2 = 0.9
 both networks, WGAN-GP with λ = 10 and ε-drift 0.001, one critic step per G step, G's EMA with
 β = 0.999, 600k images per fade-in and per stable phase, 512-d z, fmap_base 8192 and at most
 512 channels. `experiments/configs/progan_*.py` start from `progan_config(image_size)`.
+
+The fields of `base_config()` a ProGAN run does not read (`NOT_READ`: the GAN stabilizers and
+augmentation, extra G/D updates, the other placement, periodic evaluations) are removed, so the
+config is the schema (`gan_jax.tasks.reads`); the `progan` block has its own EMA and penalty.
 """
 
 from __future__ import annotations
@@ -12,12 +16,27 @@ import ml_collections
 
 from gan_jax.config import PROGAN_TASK, base_config, optimizer_config
 from gan_jax.progan.schedule import Schedule
+from gan_jax.tasks.reads import drop
 
 TASK = PROGAN_TASK  # config.task of progressive-growing configs
 
+_ONE_UPDATE = "a ProGAN step is one D and one G update"
+NOT_READ = {
+    "stabilizers": "the GAN stabilizers; its gradient penalty is --config.progan.gp_weight",
+    "stabilizers.ema_decay": "G's weight average is --config.progan.ema_decay",
+    "augment": "ProGAN trains without augmentation",
+    "train.n_critic": _ONE_UPDATE,
+    "train.n_gen": _ONE_UPDATE,
+    "train.steps_per_dispatch": "ProGAN dispatches one step at a time",
+    "parallel": "ProGAN runs in 'sharded' placement (jit + sharding)",
+    "evals.every": "ProGAN runs are scored after training: python -m experiments.evaluate",
+    "evals.best_metric": "it needs periodic evaluations, which ProGAN runs do not have",
+}
+
 
 def progan_config(image_size: int, phase_images: int = 600_000) -> ml_collections.ConfigDict:
-    c = base_config()
+    """The paper's ProGAN at `image_size` pixels, without the fields it does not read."""
+    c = drop(base_config(), NOT_READ)
     c.task = TASK
     c.model.name = "progan"
     c.model.latent_dim = 512
@@ -70,7 +89,6 @@ def tiny(c: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
     c.model.g_width = c.model.d_width = 4
     c.model.fmap_base = 16
     c.progan.phase_images = 8
-    c.evals.every = 0
     c.train.num_steps = 0
     c.train.sample_every = 2
     c.train.checkpoint_every = 3

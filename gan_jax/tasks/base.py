@@ -17,7 +17,9 @@ protocol plus what each task used to write for itself:
   `write_run_files`.
 
 A subclass sets `config`, `source`, `data_shape`, `runner` in its `__init__`, and defines
-`init_state`, `networks`, `pictures` and `generator_export`.
+`init_state`, `networks`, `pictures` and `generator_export`. A task whose config lacks fields of
+the shared schema because it does not read them declares them in `not_read` (`gan_jax.tasks.
+reads`); a config that has one anyway is refused here.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from gan_jax.core.state import param_count
 from gan_jax.errors import TrainingDiverged
 from gan_jax.runs.export import GeneratorExport
 from gan_jax.runs.run_files import save_run_files
+from gan_jax.tasks import reads
 from gan_jax.training import loop
 from gan_jax.training.parallel import Runner, placement, select_devices
 
@@ -52,7 +55,15 @@ class TaskBase(loop.Task):
     divergence_hint = "lower the learning rates"
     data_shape: tuple[int, ...]
 
+    @classmethod
+    def not_read(cls, config: Any) -> reads.NotRead:
+        """The fields of `gan_jax.config.base_config()` this task does not read, each with what
+        to use instead; `config` (a ConfigDict or a stored config.json dict) may decide which.
+        Its config builder leaves them out (`reads.drop`)."""
+        return {}
+
     def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
+        reads.check_absent(config, self.not_read(config))
         self.config = config
         self.workdir = os.path.abspath(os.path.expanduser(workdir))
         self.rng = jax.random.fold_in(jax.random.PRNGKey(config.seed), 1)

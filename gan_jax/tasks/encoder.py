@@ -29,7 +29,7 @@ import numpy as np
 from gan_jax import pictures
 from gan_jax.config import base_config
 from gan_jax.core.optim import make_optimizer
-from gan_jax.data import make_source
+from gan_jax.data import check_source_fields, make_source
 from gan_jax.data.preprocess import to_model_range
 from gan_jax.encoder.config import TASK, validate
 from gan_jax.encoder.step import EncoderState, make_step
@@ -141,7 +141,9 @@ class EncoderTask(TaskBase):
         self._frozen = bool(checkpoint_steps(frozen_dir))
         gen = generator_lib.load(frozen_dir) if self._frozen else _source_generator(config)
         self.gen, self._frozen_dir = gen, frozen_dir
-        self.source = make_source(_data_config(config, gen))
+        data = _data_config(config, gen)
+        check_source_fields(data)
+        self.source = make_source(data)
         self.data_shape = gen.data_shape
         _check_data(self.source, gen)
         self.encoder = model_lib.build_encoder(

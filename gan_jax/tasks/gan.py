@@ -46,13 +46,15 @@ _SCHEDULE = ("num_steps", "log_every", "sample_every", "checkpoint_every")
 
 
 def validate_train(config: ml_collections.ConfigDict) -> None:
-    """The `train` block, and the schedule's fit with `steps_per_dispatch` and the evals."""
+    """The `train` block, and the schedule's fit with `steps_per_dispatch` and the evals (a
+    task's config may lack `n_critic` and the evals' `every`: `gan_jax.tasks.reads`)."""
     tc = config.train
     for field in (*_SCHEDULE, "n_critic", "steps_per_dispatch", "keep_checkpoints", "num_samples"):
-        config_lib.positive(tc[field], f"train.{field}")
+        if field in tc:
+            config_lib.positive(tc[field], f"train.{field}")
     spd = tc.steps_per_dispatch
     for field, value in [(f"train.{f}", tc[f]) for f in _SCHEDULE] + [
-        ("evals.every", config.evals.every)
+        ("evals.every", config.evals.get("every", 0))
     ]:
         if value % spd:
             raise ConfigError(
@@ -61,20 +63,26 @@ def validate_train(config: ml_collections.ConfigDict) -> None:
             )
 
 
+def validate_shared(config: ml_collections.ConfigDict, optimizers: tuple[str, ...]) -> None:
+    """The blocks GAN and VAE runs share: devices, data, the `optimizers`, evals, train and
+    D's packs."""
+    if config.num_devices < 0:
+        raise ConfigError(f"config.num_devices={config.num_devices} must be >= 0 (0 = all devices)")
+    data_lib.validate(config.data)
+    for net in optimizers:
+        optim.validate(config[net], net)
+    eval_settings.validate(config.evals)
+    validate_train(config)
+    pack, devices = packing.pack_size(config.model), select_devices(config.num_devices)
+    packing.check_batch(pack, config.data.batch_size, len(devices))
+
+
 def validate(config: ml_collections.ConfigDict) -> None:
     """Check every block of a GAN config once, each by the package that uses it; the `model`,
     `loss` and `stabilizers` blocks are checked when `build_spec` builds them."""
     config_lib.choice(config.parallel, PARALLEL_MODES, "parallel")
-    if config.num_devices < 0:
-        raise ConfigError(f"config.num_devices={config.num_devices} must be >= 0 (0 = all devices)")
-    data_lib.validate(config.data)
-    for net in ("g_optimizer", "d_optimizer"):
-        optim.validate(config[net], net)
-    eval_settings.validate(config.evals)
-    validate_train(config)
+    validate_shared(config, ("g_optimizer", "d_optimizer"))
     augment.parse_policy(config.augment.policy)
-    pack, devices = packing.pack_size(config.model), select_devices(config.num_devices)
-    packing.check_batch(pack, config.data.batch_size, len(devices))
 
 
 def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -> GANSpec:

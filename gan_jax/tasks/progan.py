@@ -30,7 +30,7 @@ from gan_jax.core import optim
 from gan_jax.core.sampling import fixed_latents
 from gan_jax.errors import ConfigError
 from gan_jax.models import progan as model_lib
-from gan_jax.progan.config import TASK, resolve_schedule
+from gan_jax.progan.config import NOT_READ, TASK, resolve_schedule
 from gan_jax.progan.schedule import Phase, Schedule
 from gan_jax.progan.step import ProGANState, make_step
 from gan_jax.runs.export import GeneratorExport
@@ -52,18 +52,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
     config_lib.positive(tc.num_samples, "train.num_samples")
     for field in ("num_steps", "sample_every", "checkpoint_every"):
         config_lib.non_negative(tc[field], f"train.{field}", "derived from the schedule")
-    if tc.steps_per_dispatch != 1 or tc.n_critic != 1:
-        raise ConfigError(
-            "progan runs one D and one G update per step: set config.train.steps_per_dispatch=1 "
-            "and config.train.n_critic=1"
-        )
     config_lib.non_negative(pc.gp_weight, "progan.gp_weight")
     if not 0.0 <= pc.ema_decay < 1.0:
         raise ConfigError(f"config.progan.ema_decay={pc.ema_decay} must be in [0, 1)")
-    if config.parallel != "sharded":
-        raise ConfigError(
-            f"config.parallel={config.parallel!r}: progan runs in 'sharded' mode (jit + sharding)"
-        )
     if config.loss != "wgan":
         raise ConfigError(f"config.loss={config.loss!r}: progan trains with 'wgan' (WGAN-GP)")
 
@@ -108,9 +99,13 @@ class ProGANTask(TaskBase):
         ("growth", ("alpha",)),
     )
 
+    @classmethod
+    def not_read(cls, config: Any) -> dict[str, str]:
+        return NOT_READ
+
     def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
-        validate(config)
         super().__init__(config, workdir)
+        validate(config)
         self.source = self.open_source()
         self.data_shape = tuple(self.source.data_shape)
         self.generator, self.discriminator = model_lib.build(config.model, self.data_shape)

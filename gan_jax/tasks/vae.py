@@ -49,16 +49,19 @@ def build_spec(config: ml_collections.ConfigDict, data_shape: tuple[int, ...]) -
             d_tx=optim.make_optimizer(config.d_optimizer, num_steps),
             skip_margin=st.skip_margin,
             skip_rule=st.skip_rule,
+            gamma=v.gamma,
         )
+    # The encoder reads only D's BatchNorm switch of the block (its dropout and spectral norm
+    # are off: `gan_jax.models.vae.encoder_stabilizers`).
+    encoder_st = ml_collections.ConfigDict({"d_batchnorm": st.d_batchnorm})
     return VAESpec(
-        encoder=build_vae_encoder(config.model, data_shape, st),
+        encoder=build_vae_encoder(config.model, data_shape, encoder_st),
         decoder=decoder,
         e_tx=optim.make_optimizer(config.e_optimizer, num_steps),
         g_tx=optim.make_optimizer(config.g_optimizer, num_steps),
         latent_dim=config.model.latent_dim,
         recon=v.recon,
         pixel_sigma=v.pixel_sigma,
-        gamma=v.gamma,
         **gan,
     )
 
@@ -76,10 +79,15 @@ class VAETask(TaskBase):
         ("reconstruction MSE of the pictured images", ("eval_pixel_mse",)),
     )
 
+    @classmethod
+    def not_read(cls, config: Any) -> dict[str, str]:
+        return vae_config.not_read(bool(config["vae"]["gan"]))
+
     def __init__(self, config: ml_collections.ConfigDict, workdir: str) -> None:
-        gan_task.validate(config)
-        vae_config.validate(config)
         super().__init__(config, workdir)
+        vae_config.validate(config)
+        nets = ("g_optimizer", "d_optimizer") if config.vae.gan else ("g_optimizer",)
+        gan_task.validate_shared(config, nets)
         self.source = self.open_source()
         self.data_shape = tuple(self.source.data_shape)
         self.spec = build_spec(config, self.data_shape)

@@ -159,3 +159,31 @@ def test_validate_names_the_bad_field():
     ]:
         with pytest.raises(ConfigError, match=message):
             optim.validate(_opt(**{field: value}), "g_optimizer")
+
+
+@pytest.mark.parametrize(
+    "name, field, value, fix",
+    [
+        ("adam", "decay", 0.5, "rmsprop"),
+        ("adam", "momentum", 0.9, "rmsprop or sgd"),
+        ("rmsprop", "b1", 0.9, "adam"),
+        ("sgd", "eps", 1e-3, "adam or rmsprop"),
+    ],
+)
+def test_a_field_the_optimizer_does_not_read_is_refused(name, field, value, fix):
+    opt = optimizer_config()
+    opt.name, opt[field] = name, value
+    with pytest.raises(
+        ConfigError, match=rf"d_optimizer\.{field}=.* not read by {name}; set "
+    ) as e:
+        optim.validate(opt, "d_optimizer")
+    assert str(e.value).endswith(f"--config.d_optimizer.name={fix} or remove it")
+
+
+def test_final_lr_fraction_needs_a_decaying_schedule():
+    opt = optimizer_config()
+    opt.final_lr_fraction = 0.1
+    with pytest.raises(ConfigError, match=r"final_lr_fraction=0.1 is not read by the constant"):
+        optim.validate(opt, "g_optimizer")
+    opt.schedule = "cosine"
+    optim.validate(opt, "g_optimizer")

@@ -98,13 +98,30 @@ def test_skip_decisions_both_rule():
 
 def test_skip_rule_is_validated_and_old_runs_keep_theirs():
     config = tiny_config("ring8")
-    config.stabilizers.skip_rule = "any"
+    config.stabilizers.skip_margin, config.stabilizers.skip_rule = 0.3, "any"
     with pytest.raises(ConfigError, match=r"skip_rule='any' is not valid; choose one of: either"):
         stabilizers.validate(config.stabilizers, "bce", True)
     assert migrate({"stabilizers": {"skip_margin": 0.3}})["stabilizers"]["skip_rule"] == "both"
     assert migrate({"balance": {"skip_margin": 0.3}})["stabilizers"]["skip_rule"] == "both"
     kept = migrate({"stabilizers": {"skip_rule": "either"}})
     assert kept["stabilizers"]["skip_rule"] == "either"
+
+
+@pytest.mark.parametrize(
+    "field, value, switch",
+    [
+        ("regularizer_weight", 5.0, "regularizer"),
+        ("regularizer_interval", 4, "regularizer"),
+        ("g_regularizer_weight", 1e-3, "g_regularizer"),
+        ("l2_max", 0.1, "adaptive_l2"),
+        ("skip_rule", "both", "skip_margin"),
+    ],
+)
+def test_a_field_set_while_its_switch_is_off_is_refused(field, value, switch):
+    st = tiny_config("ring8").stabilizers
+    st[field] = value
+    with pytest.raises(ConfigError, match=rf"stabilizers\.{field}=.* stabilizers\.{switch} is on"):
+        stabilizers.validate(st, "bce", True)
 
 
 def test_generator_update_skipped_when_discriminator_is_too_bad():

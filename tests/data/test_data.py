@@ -204,3 +204,23 @@ def test_batch_not_divisible_by_processes_and_config_checks():
         config.data[field] = value
         with pytest.raises(ConfigError, match=re.escape(message)):
             validate(config.data)
+
+
+@pytest.mark.parametrize(
+    "source, field, value",
+    [
+        ("ring8", "image_size", 32),
+        ("ring8", "flip", True),
+        ("npz:x.npz", "workers", 2),
+        ("npz:x.npz", "cache_mb", 0),
+        ("folder:faces", "tfds_data_dir", "/data/tfds"),
+        ("tfds:mnist", "labels", "subfolders"),
+        ("npz:x.npz", "crop", 20),
+    ],
+)
+def test_a_field_the_source_does_not_read_is_refused(source, field, value):
+    with pytest.raises(
+        ConfigError, match=rf"config\.data\.{field}=.* is only read by .*; remove it"
+    ):
+        validate(data_config(source, **{field: value}))
+    validate(data_config("folder:faces", crop=20, workers=2))  # a folder reads both

@@ -130,7 +130,7 @@ def test_killed_inside_fade_in_resumes_bit_exactly_and_samples_every_resolution(
         ({"data.image_size": 12}, "power of two"),
         ({"train.sample_every": 3}, "must divide the 2 steps of a phase"),
         ({"progan.phase_images": 6}, "multiple of config.data.batch_size=4"),
-        ({"train.steps_per_dispatch": 2}, "steps_per_dispatch=1"),
+        ({"train.steps_per_dispatch": 2}, "steps_per_dispatch=2: progan runs do not read it"),
     ],
 )
 def test_bad_configs_are_one_line_errors_writing_nothing(tmp_path, override, match):
