@@ -100,7 +100,9 @@ def names() -> list[str]:
 def get(name: Any) -> Family:
     """The family called `name`; ConfigError naming the choices."""
     if name not in _FAMILIES:
-        raise ConfigError(f"unknown model {name!r}; choose one of: {', '.join(names())}")
+        raise ConfigError(
+            f"unknown model config.model.name={name!r}; choose one of: {', '.join(names())}"
+        )
     return _FAMILIES[name]
 
 

@@ -267,8 +267,9 @@ def build(
 ) -> tuple[ProGenerator, ProDiscriminator]:
     """(G, D) for square RGB/grey images of a power-of-two size ≥ 4 (`model.name='progan'`).
 
-    Fields: `g_width`/`d_width` (fmap_max of G/D), `fmap_base`. `dtype` and `opts` (D
-    stabilizers) are not used: ProGAN's D has its own normalisation-free design. Parameters:
+    Fields: `g_width`/`d_width` (fmap_max of G/D), `fmap_base`; `dtype` must be float32,
+    `num_classes` 0 and `pack` 1. `opts` (D stabilizers) are not used: ProGAN's D has its own
+    normalisation-free design. Parameters:
     the layer list above, with n(l) = min(fmap_base / 2^(l+1), fmap_max) channels at level l
     (each equalized k×k conv k²·in·out + out, plus each level's toRGB/fromRGB 1x1 convs). At
     progan_anime64 (64 px, z 512, fmap_base 8192, width 512): G 22,490,398, D 22,498,065.
@@ -279,6 +280,17 @@ def build(
             f"progan needs square (H, W, C) images with H = W a power of two >= 4, got data "
             f"shape {tuple(data_shape)}; set --config.data.image_size"
         )
+    if model_config.get("dtype", "float32") != "float32":
+        raise ConfigError(
+            f"config.model.dtype={model_config.dtype!r}: ProGAN's networks compute in float32; "
+            "set --config.model.dtype=float32"
+        )
+    for field, off in (("num_classes", 0), ("pack", 1)):
+        if model_config.get(field, off) != off:
+            raise ConfigError(
+                f"config.model.{field}={model_config.get(field)}: ProGAN is unconditional and "
+                f"unpacked here; set --config.model.{field}={off}"
+            )
     fmap_base = int(model_config.get("fmap_base", 8192))
     if fmap_base < 2:
         raise ConfigError(f"config.model.fmap_base={fmap_base} must be >= 2")

@@ -25,7 +25,7 @@ import numpy as np
 
 from gan_jax import config as config_lib
 from gan_jax import data as data_lib
-from gan_jax import losses, pictures
+from gan_jax import losses, models, pictures
 from gan_jax.core import optim
 from gan_jax.core.sampling import fixed_latents
 from gan_jax.errors import ConfigError
@@ -108,7 +108,12 @@ class ProGANTask(TaskBase):
         validate(config)
         self.source = self.open_source()
         self.data_shape = tuple(self.source.data_shape)
-        self.generator, self.discriminator = model_lib.build(config.model, self.data_shape)
+        if config.model.name != model_lib.FAMILY.name:
+            raise ConfigError(
+                f"config.model.name={config.model.name!r}: progan runs train "
+                f"model.name={model_lib.FAMILY.name!r}; remove it"
+            )
+        self.generator, self.discriminator = models.build(config.model, self.data_shape)
         options = {k: v for k, v in config.loss_options.to_dict().items() if v is not None}
         self.loss = losses.get(config.loss, **options)
         self.schedule = resolve_schedule(config, self.generator.levels)

@@ -70,7 +70,9 @@ def test_another_familys_field_is_one_line_naming_its_owners(name, field, value,
 
 
 def test_unknown_family_and_bad_choice_are_one_line():
-    with pytest.raises(ConfigError, match="unknown model 'resnet'; choose one of: dcgan"):
+    with pytest.raises(
+        ConfigError, match="unknown model config.model.name='resnet'; choose one of: dcgan"
+    ):
         family.resolve({"name": "resnet"})
     with pytest.raises(ConfigError, match=r"model.upsample='nearest' is not valid for model.name="):
         family.resolve({"name": "dcgan", "upsample": "nearest"})

@@ -87,7 +87,10 @@ def test_names():
 def test_unknown_model_name():
     with pytest.raises(ConfigError) as info:
         models.build(make_config("foo"), (28, 28, 1))
-    assert str(info.value) == f"unknown model 'foo'; choose one of: {', '.join(models.names())}"
+    assert (
+        str(info.value)
+        == f"unknown model config.model.name='foo'; choose one of: {', '.join(models.names())}"
+    )
     assert "dcgan, digits_celeba" in str(info.value)
 
 
