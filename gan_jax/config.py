@@ -12,7 +12,7 @@ Each block is checked by the package that uses it (`data.validate`, `core.optim.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import ml_collections
@@ -25,15 +25,20 @@ from gan_jax.models import family
 __all__ = [
     "ADDED",
     "RENAMED",
+    "NotRead",
     "apply_variant",
     "base_config",
+    "drop",
+    "locate",
     "choice",
     "migrate",
     "non_negative",
     "optimizer_config",
     "positive",
     "stabilizers_config",
+    "register_unread",
     "tiny",
+    "unread",
 ]
 
 # config.task of the built-in tasks other than the GAN (GAN configs have none); the tasks by
@@ -164,6 +169,47 @@ def migrate(tree: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("model"), dict) and "name" in out["model"]:
         out["model"] = family.prune(out["model"])
     return out
+
+
+# Fields of `base_config()` a task does not read (dotted field or block -> what to use instead):
+# its config builder drops them (`drop`), so its config is its schema; `gan_jax.tasks.reads`
+# refuses them on the command line and in hand-built configs. Each task's config module
+# registers its table here (`register_unread`), so that a run's config.json written before the
+# table existed reads back without them (`gan_jax.runs.run_files.recorded_config`).
+NotRead = Mapping[str, str]
+_UNREAD: dict[str, Callable[[Any], NotRead]] = {}
+
+
+def register_unread(task: str, fields: Callable[[Any], NotRead]) -> None:
+    """Declare what configs of `task` do not read: `fields(config)` (a ConfigDict or a
+    config.json dict) gives the table."""
+    _UNREAD[task] = fields
+
+
+def unread(config: Any) -> NotRead:
+    """The fields the task of `config` does not read; {} for a task that registered none."""
+    fields = _UNREAD.get(config.get("task"))
+    return fields(config) if fields else {}
+
+
+def locate(tree: Any, dotted: str) -> tuple[Any, str]:
+    """(the block holding `dotted`'s leaf or None, the leaf's name)."""
+    *path, leaf = dotted.split(".")
+    node = tree
+    for part in path:
+        node = node.get(part) if hasattr(node, "get") else None
+        if node is None:
+            break
+    return node, leaf
+
+
+def drop(config: Any, fields: NotRead) -> Any:
+    """`config` (a ConfigDict or a config.json dict) without `fields`; absent ones are skipped."""
+    for name in fields:
+        node, leaf = locate(config, name)
+        if node is not None and leaf in node:
+            del node[leaf]
+    return config
 
 
 def base_config() -> ml_collections.ConfigDict:

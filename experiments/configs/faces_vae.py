@@ -9,8 +9,7 @@ with a dense head to (μ, log σ²); loss = KL + Σ (x − x̃)² / 2σ², σ = 
 
 from experiments.configs.faces_gan import faces_data
 from experiments.configs.faces_gan import tiny as faces_tiny
-from gan_jax.config import apply_variant
-from gan_jax.tasks.reads import drop
+from gan_jax.config import apply_variant, drop
 from gan_jax.vae.config import not_read, vae_config
 from gan_jax.vae.config import tiny as vae_tiny
 

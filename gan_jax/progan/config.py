@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import ml_collections
 
-from gan_jax.config import PROGAN_TASK, base_config, optimizer_config
+from gan_jax.config import PROGAN_TASK, base_config, drop, optimizer_config, register_unread
 from gan_jax.progan.schedule import Schedule
-from gan_jax.tasks.reads import drop
 
 TASK = PROGAN_TASK  # config.task of progressive-growing configs
 
@@ -32,6 +31,9 @@ NOT_READ = {
     "evals.every": "ProGAN runs are scored after training: python -m experiments.evaluate",
     "evals.best_metric": "it needs periodic evaluations, which ProGAN runs do not have",
 }
+
+
+register_unread(TASK, lambda config: NOT_READ)
 
 
 def progan_config(image_size: int, phase_images: int = 600_000) -> ml_collections.ConfigDict:

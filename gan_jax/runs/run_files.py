@@ -19,11 +19,10 @@ import ml_collections
 import orbax.checkpoint as ocp
 from absl import logging
 
-from gan_jax.config import migrate
+from gan_jax.config import drop, migrate, unread
 from gan_jax.platform.distributed import is_primary
 from gan_jax.platform.files import finite_or_none, write_bytes_atomic, write_json_atomic
 from gan_jax.runs.export import GeneratorExport
-from gan_jax.tasks import reads
 
 CONFIG_FILE = "config.json"
 CONFIG_HISTORY = "config_history.jsonl"
@@ -72,7 +71,7 @@ def history_rows(run_dir: str) -> list[dict[str, Any]]:
 def recorded_config(run_dir: str, step: int | None = None) -> dict[str, Any] | None:
     """The config in force for the checkpoint of `step` (default: the latest): config.json with
         renamed fields moved (`gan_jax.config.migrate`) and the history's changes made at resumes
-        before `step`, without the fields its task does not read (`gan_jax.tasks.reads`: an older
+        before `step`, without the fields its task does not read (`gan_jax.config.unread`: an older
     run's config.json has them). None when the folder has no config.json."""
     path = os.path.join(run_dir, CONFIG_FILE)
     if not os.path.exists(path):
@@ -84,7 +83,7 @@ def recorded_config(run_dir: str, step: int | None = None) -> dict[str, Any] | N
             for key, (_, new) in row["changes"].items():
                 _set(config, key, new)
     # Fields the task does not read, written by runs from before its config dropped them.
-    return reads.drop(config, reads.not_read(config))
+    return drop(config, unread(config))
 
 
 def config_changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

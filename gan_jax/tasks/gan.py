@@ -18,7 +18,7 @@ import ml_collections
 
 from gan_jax import config as config_lib
 from gan_jax import data as data_lib
-from gan_jax import losses, models, pictures
+from gan_jax import losses, models, pictures, tasks
 from gan_jax.core import augment, augmentation, optim, stabilizers, terms
 from gan_jax.core.spec import GANSpec, extensions_init
 from gan_jax.core.state import NET_NAMES, GANState, init_state
@@ -221,4 +221,4 @@ class GANTask(TaskBase):
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
     """Train (or resume) the GAN described by `config` in `workdir`; return the final metrics."""
     workdir = os.path.expanduser(workdir)
-    return loop.train(GANTask(config, workdir), workdir)
+    return loop.train(GANTask(tasks.resolved(config), workdir), workdir)

@@ -4,13 +4,14 @@ A task whose config starts from `gan_jax.config.base_config()` but ignores some 
 declares them (`TaskBase.not_read(config)`): dotted field names or whole blocks, each with a
 hint saying what to use instead. So that no field is ever silently ignored:
 
-* the task's config builder removes them (`drop`): its config is its schema, and the
+* the task's config builder removes them (`gan_jax.config.drop`): its config is its schema, and the
   config.json a run writes shows only what the run reads;
 * an override of one (`--config.stabilizers.ema_decay=0.999` on a ProGAN config) fails at
   parse with `unread_override`'s one line, which names the task and the hint;
 * an older run's config.json, written before they were removed, has them removed when it is
-  read back (`gan_jax.runs.run_files.recorded_config`), so it loads, resumes (without a
-  "Config changed" warning for each) and evaluates as before.
+  read back (`gan_jax.runs.run_files.recorded_config`, by the table the task's config module
+  registers with `gan_jax.config.register_unread`), so it resumes without a "Config changed"
+  warning for each, loads and evaluates as before.
 
 Fields that only mean something when a switch is on (`stabilizers.l2_*` without
 `adaptive_l2`, an optimizer's `decay` for adam) stay in the schema: the block's `validate`
@@ -19,34 +20,22 @@ refuses a non-default value while the switch is off.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import ml_collections
 
+from gan_jax.config import NotRead, drop, locate
 from gan_jax.errors import ConfigError
 
-NotRead = Mapping[str, str]  # dotted field or block -> what to use instead
-
-
-def _parent(tree: Any, dotted: str) -> tuple[Any, str]:
-    """(the block holding `dotted`'s leaf or None, the leaf's name)."""
-    *path, leaf = dotted.split(".")
-    node = tree
-    for part in path:
-        node = node.get(part) if hasattr(node, "get") else None
-        if node is None:
-            break
-    return node, leaf
-
-
-def drop(config: Any, fields: NotRead) -> Any:
-    """`config` (a ConfigDict or a config.json dict) without `fields`; absent ones are skipped."""
-    for name in fields:
-        node, leaf = _parent(config, name)
-        if node is not None and leaf in node:
-            del node[leaf]
-    return config
+__all__ = [
+    "NotRead",
+    "check_absent",
+    "drop",
+    "hint_for",
+    "not_read",
+    "unread_line",
+    "unread_override",
+]
 
 
 def hint_for(fields: NotRead, name: str) -> str | None:
@@ -82,7 +71,7 @@ def check_absent(config: ml_collections.ConfigDict, fields: NotRead) -> None:
     """ConfigError naming the first of `fields` that `config` has (a config file that built
     the task's config by hand from `base_config()` rather than with the task's builder)."""
     for name, hint in fields.items():
-        node, leaf = _parent(config, name)
+        node, leaf = locate(config, name)
         if node is not None and leaf in node:
             value = node[leaf]
             shown = None if isinstance(value, ml_collections.ConfigDict) else value
@@ -95,7 +84,7 @@ def unread_override(config: ml_collections.ConfigDict, overrides: list[str]) -> 
     fields = not_read(config)
     for token in overrides:
         name, _, value = token.removeprefix("--config.").partition("=")
-        node, leaf = _parent(config, name)
+        node, leaf = locate(config, name)
         if node is not None and leaf in node:
             continue
         hint = hint_for(fields, name)

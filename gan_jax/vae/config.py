@@ -14,11 +14,18 @@ from __future__ import annotations
 
 import ml_collections
 
-from gan_jax.config import VAE_TASK, base_config, choice, optimizer_config, positive
+from gan_jax.config import (
+    VAE_TASK,
+    base_config,
+    choice,
+    drop,
+    optimizer_config,
+    positive,
+    register_unread,
+)
 from gan_jax.config import tiny as base_tiny
 from gan_jax.core import optim
 from gan_jax.errors import ConfigError
-from gan_jax.tasks.reads import drop
 
 TASK = VAE_TASK
 RECON_SPACES = ("pixel", "features")
@@ -60,6 +67,9 @@ PLAIN_NOT_READ = {  # by a plain VAE (vae.gan=False) too
 def not_read(gan: bool) -> dict[str, str]:
     """The fields of `base_config()` a VAE (`gan=False`) or VAE/GAN run does not read."""
     return NOT_READ if gan else {**NOT_READ, **PLAIN_NOT_READ}
+
+
+register_unread(TASK, lambda config: not_read(bool(config["vae"]["gan"])))
 
 
 def vae_config(gan: bool) -> ml_collections.ConfigDict:

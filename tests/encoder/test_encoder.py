@@ -13,6 +13,7 @@ from helpers import assert_trained, tiny_config, write_checkpoint, write_npz
 
 import gan_jax
 from gan_jax import models, tasks
+from gan_jax.config import base_config, stabilizers_config
 from gan_jax.encoder.config import encoder_config, tiny
 from gan_jax.errors import CheckpointError, ConfigError, DataError
 from gan_jax.models.encoder import build_encoder, copy_discriminator_body, init_variables
@@ -21,30 +22,33 @@ from gan_jax.runs.restore import read_subtrees
 from gan_jax.tasks.encoder import EncoderTask
 
 
-def _model(name, shape, classes=0, **fields):
-    config = tiny_config("mnist_mlp").model
-    config.name, config.num_classes = name, classes
-    for key, value in fields.items():
-        config[key] = value
-    return config, shape
+def _model(name, shape, classes=0, **stabilizers):
+    """A small model block of family `name` and a stabilizers block with `stabilizers` set."""
+    config = base_config().model
+    config.update(name=name, num_classes=classes, latent_dim=8, g_width=8, d_width=8)
+    block = stabilizers_config()
+    block.update(stabilizers)
+    return config, shape, block
 
 
 @pytest.mark.parametrize(
-    "model, shape",
+    "model, shape, stabilizers",
     [
         _model("dcgan", (28, 28, 1), classes=10),
         _model("dcgan", (32, 32, 3), d_spectral_norm=True, d_dropout=0.3),
         _model("mlp", (6, 6, 1), classes=3),
     ],
 )
-def test_encoder_is_the_discriminator_body_with_a_latent_head(model, shape):
-    encoder = build_encoder(model, shape)
+def test_encoder_is_the_discriminator_body_with_a_latent_head(model, shape, stabilizers):
+    encoder = build_encoder(model, shape, stabilizers)
     classes = model.num_classes
     ours = jax.jit(lambda key: init_variables(encoder, key, shape, classes))(jax.random.key(0))
-    _, disc = models.build(model, shape)
+    _, disc = models.build(model, shape, stabilizers)
     x = jnp.ones((2, *shape)) * 0.1
     labels = jnp.array([0, 1]) if classes else None
     theirs = jax.jit(lambda key: disc.init(key, x, labels, train=False))(jax.random.key(1))
+    if stabilizers.d_spectral_norm:  # the body is D's, stabilizers included
+        assert "batch_stats" in theirs and theirs["batch_stats"]
     body = ours["params"]["body"]
     assert set(theirs["params"]) - set(body) <= {"logit"} and "logit" not in body
     assert set(body) == set(theirs["params"]) - {"logit"}
