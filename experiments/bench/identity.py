@@ -33,6 +33,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -278,7 +279,7 @@ def environment(tree: str) -> dict[str, Any]:
 def measure(args: argparse.Namespace) -> int:
     """Run every selected config in every selected mode; write the JSON; 1 if any run failed."""
     tree = os.path.abspath(args.tree)
-    names = [n for n in config_names(tree) if not args.only or args.only in n]
+    names = [n for n in config_names(tree) if re.search(args.only, n)]
     modes = [m for m in args.modes.split(",") if m]
     unknown = set(modes) - set(MODES)
     if unknown:
@@ -401,7 +402,9 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="identity", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tree", default=".", help="a gan_jax checkout (default: here)")
     parser.add_argument("--out", required=True, help="the JSON to write")
-    parser.add_argument("--only", default="", help="configs whose name contains this")
+    parser.add_argument(
+        "--only", default="", help="configs whose name contains this (a regex: '^ring8$')"
+    )
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated MODES")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
     parser.add_argument("--keep", action="store_true", help="keep workdirs in OUT.work/")
