@@ -109,8 +109,8 @@ def inspect_configs(tree: str, names: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def write_data(name: str, folder: str) -> str:
-    """Write the generated npz `DATA[name]` under `folder` (seeded, so the same bytes every
-    time on every machine); returns its path."""
+    """Write the generated npz `DATA[name]` under `folder` (seeded: the same arrays every time
+    on every machine); returns the digest of its arrays (the zip's timestamps vary)."""
     shape, n, classes, attributes = DATA[name]
     rng = np.random.default_rng(20)
     arrays: dict[str, np.ndarray] = {"x_train": rng.integers(0, 256, (n, *shape), dtype=np.uint8)}
@@ -119,9 +119,8 @@ def write_data(name: str, folder: str) -> str:
     if attributes:
         arrays["attributes"] = rng.integers(0, 2, (n, attributes)).astype(np.int8)
         arrays["attribute_names"] = np.array([f"attr{i:02d}" for i in range(attributes)])
-    path = os.path.join(folder, f"{name}.npz")
-    np.savez(path, **arrays)
-    return path
+    np.savez(os.path.join(folder, f"{name}.npz"), **arrays)
+    return tree_hash(arrays)[0]
 
 
 def data_for(config: dict[str, Any], tree: str) -> str | None:
@@ -298,10 +297,8 @@ def measure(args: argparse.Namespace) -> int:
             continue
         if kind:
             path = os.path.join(scratch, "data", f"{kind}.npz")
-            if kind not in result["data"]:
-                path = write_data(kind, os.path.join(scratch, "data"))
-                with open(path, "rb") as f:
-                    result["data"][kind] = hashlib.sha256(f.read()).hexdigest()
+            if kind not in result["data"]:  # recorded: both trees must read the same arrays
+                result["data"][kind] = write_data(kind, os.path.dirname(path))
             extra.append(f"--config.data.source=npz:{path}")
         for mode in modes:
             jobs.append((name, mode, extra))
@@ -319,9 +316,7 @@ def measure(args: argparse.Namespace) -> int:
             extra = [*extra, f"--config.generator_workdir={generator}"]
         workdir = os.path.join(scratch, name, mode)
         status, value = run_one(tree, name, mode, configs[name], workdir, extra)
-        {"ok": result["entries"], "skip": result["skips"], "fail": result["failures"]}[status][
-            key
-        ] = value
+        result[{"ok": "entries", "skip": "skips", "fail": "failures"}[status]][key] = value
         shown = value["digest"][:12] if status == "ok" else value.splitlines()[0][:150]
         elapsed = time.monotonic() - started
         print(f"[{elapsed:6.0f}s] {key}: {status} {shown}", flush=True)
@@ -385,6 +380,9 @@ def compare(path_a: str, path_b: str) -> int:
         for key in sorted(set(data.get("skips", {})) | set(data.get("failures", {}))):
             why = data["skips"].get(key) or "FAILED " + data["failures"][key].splitlines()[0]
             print(f"  not digested in {side}: {key}: {why}")
+    for kind in sorted(a.get("data", {}).keys() & b.get("data", {}).keys()):
+        if a["data"][kind] != b["data"][kind]:
+            print(f"generated data {kind!r} differs: the trees did not train on the same arrays")
     for line in lines:
         print(line)
     print(f"{same} identical, {len(lines)} differ; only in A: {len(only_a)}, in B: {len(only_b)}")
