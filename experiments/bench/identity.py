@@ -256,17 +256,12 @@ def environment(tree: str) -> dict[str, Any]:
     cpu = lscpu.get("Model name") or platform.processor()
     if "Model" in lscpu:  # "Intel(R) Xeon(R) Processor" alone hides the generation
         cpu += f" (family {lscpu.get('CPU family')} model {lscpu['Model']})"
-    versions = {}
-    for package in ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy"):
-        try:
-            versions[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            versions[package] = None
+    packages = ("jax", "jaxlib", "flax", "optax", "orbax-checkpoint", "numpy")
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
         "python": platform.python_version(),
-        "versions": versions,
+        "versions": {p: importlib.metadata.version(p) for p in packages},
         "tree": tree,
         "commit": out("git", "-C", tree, "rev-parse", "HEAD").strip(),
         "dirty": bool(out("git", "-C", tree, "status", "--porcelain", "gan_jax", "experiments")),
@@ -280,9 +275,8 @@ def measure(args: argparse.Namespace) -> int:
     tree = os.path.abspath(args.tree)
     names = [n for n in config_names(tree) if re.search(args.only, n)]
     modes = [m for m in args.modes.split(",") if m]
-    unknown = set(modes) - set(MODES)
-    if unknown:
-        sys.exit(f"unknown modes {sorted(unknown)}; choose from {', '.join(MODES)}")
+    if set(modes) - set(MODES):
+        sys.exit(f"unknown modes in {args.modes!r}; choose from {', '.join(MODES)}")
     scratch = f"{args.out}.work" if args.keep else tempfile.mkdtemp(prefix="identity-")
     os.makedirs(os.path.join(scratch, "data"), exist_ok=True)
     configs = inspect_configs(tree, names)
@@ -372,14 +366,22 @@ def compare(path_a: str, path_b: str) -> int:
         b = json.load(f)
     lines, only_a, only_b = differences(a, b)
     same = len(a["entries"].keys() & b["entries"].keys()) - len(lines)
+
+    def undigested(data: dict[str, Any]) -> dict[str, str]:
+        failed = {k: "FAILED " + v.splitlines()[0] for k, v in data["failures"].items()}
+        return {**data["skips"], **failed}
+
+    both = {k: v for k, v in undigested(a).items() if undigested(b).get(k) == v}
     for side, path, keys, data in (("A", path_a, only_a, a), ("B", path_b, only_b, b)):
         env = data.get("env", {})
         print(f"{side}: {path} (commit {env.get('commit', '?')[:10]}, {env.get('cpu')})")
         for key in keys:
             print(f"  only in {side}: {key}")
-        for key in sorted(set(data.get("skips", {})) | set(data.get("failures", {}))):
-            why = data["skips"].get(key) or "FAILED " + data["failures"][key].splitlines()[0]
-            print(f"  not digested in {side}: {key}: {why}")
+        for key, why in sorted(undigested(data).items()):
+            if key not in both:
+                print(f"  not digested in {side}: {key}: {why}")
+    for key, why in sorted(both.items()):
+        print(f"not digested in either: {key}: {why}")
     for kind in sorted(a.get("data", {}).keys() & b.get("data", {}).keys()):
         if a["data"][kind] != b["data"][kind]:
             print(f"generated data {kind!r} differs: the trees did not train on the same arrays")
@@ -393,16 +395,12 @@ def main(argv: Iterable[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["compare"]:
         parser = argparse.ArgumentParser(prog="identity compare", description=compare.__doc__)
-        parser.add_argument("a")
-        parser.add_argument("b")
-        ns = parser.parse_args(argv[1:])
-        return compare(ns.a, ns.b)
+        parser.add_argument("paths", nargs=2, metavar=("A.json", "B.json"))
+        return compare(*parser.parse_args(argv[1:]).paths)
     parser = argparse.ArgumentParser(prog="identity", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tree", default=".", help="a gan_jax checkout (default: here)")
     parser.add_argument("--out", required=True, help="the JSON to write")
-    parser.add_argument(
-        "--only", default="", help="configs whose name contains this (a regex: '^ring8$')"
-    )
+    parser.add_argument("--only", default="", help="configs matching this regex ('^ring8$')")
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated MODES")
     parser.add_argument("--jobs", type=int, default=1, help="runs at a time")
     parser.add_argument("--keep", action="store_true", help="keep workdirs in OUT.work/")
