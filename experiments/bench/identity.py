@@ -395,8 +395,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["compare"]:
         parser = argparse.ArgumentParser(prog="identity compare", description=compare.__doc__)
-        parser.add_argument("paths", nargs=2, metavar=("A.json", "B.json"))
-        return compare(*parser.parse_args(argv[1:]).paths)
+        parser.add_argument("a", metavar="A.json")
+        parser.add_argument("b", metavar="B.json")
+        ns = parser.parse_args(argv[1:])
+        return compare(ns.a, ns.b)
     parser = argparse.ArgumentParser(prog="identity", description=__doc__.split("\n\n")[0])
     parser.add_argument("--tree", default=".", help="a gan_jax checkout (default: here)")
     parser.add_argument("--out", required=True, help="the JSON to write")
