@@ -19,7 +19,10 @@ from gan_jax.platform import xla_cpu
 
 YNN, SCHEDULER = (f"--{name}={value}" for name, value in xla_cpu.FLAGS.items())
 OWN_YNN = "--xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT"
-NOT_JAX = {"experiments.bench.torch_ref"}  # PyTorch only, run from another venv
+NOT_JAX = {  # entry points that run no JAX in their own process
+    "experiments.bench.torch_ref",  # PyTorch only, run from another venv
+    "experiments.bench.identity",  # drives other trees' commands with its own pinned XLA_FLAGS
+}
 
 
 def clean_env(**extra: str) -> dict[str, str]:

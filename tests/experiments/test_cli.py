@@ -121,11 +121,11 @@ def test_kill_9_then_rerun_resumes_and_finishes(tmp_path):
     args = [
         "--config=ring8",
         f"--workdir={workdir}",
-        "--config.train.num_steps=4000",
+        "--config.train.num_steps=2000",
         "--config.train.steps_per_dispatch=100",
         "--config.train.checkpoint_every=100",
         "--config.train.log_every=100",
-        "--config.train.sample_every=4000",
+        "--config.train.sample_every=2000",
     ]
     environ = {**os.environ, "JAX_PLATFORMS": "cpu"}
     proc = subprocess.Popen(
@@ -148,7 +148,7 @@ def test_kill_9_then_rerun_resumes_and_finishes(tmp_path):
     result = run_cli(*args)
     assert result.returncode == 0, result.stderr
     assert "Resumed from step" in result.stderr
-    assert json.loads((workdir / "metrics.json").read_text())["step"] == 4000
+    assert json.loads((workdir / "metrics.json").read_text())["step"] == 2000
 
 
 def test_renamed_config_fields_are_rewritten_with_a_warning(capsys):
